@@ -1,0 +1,3 @@
+from workbench.app import main
+
+main()

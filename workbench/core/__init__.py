@@ -1,0 +1,1 @@
+"""Qt-free core: images, model handles, hooks, targets, results and methods."""

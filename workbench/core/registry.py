@@ -1,0 +1,64 @@
+"""The method registry: every method, built-in or from a plugin, is registered here."""
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from workbench.core import params as P
+
+TASKS = ("classify", "detect", "segment", "generate", "autoencode", "attend")
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    tasks: tuple[str, ...]
+    params: type
+    run: Callable[..., Any]
+    title: str = ""
+    description: str = ""
+    needs_image: bool = True
+
+    def applies_to(self, task: str) -> bool:
+        return task in self.tasks
+
+    def is_generator(self) -> bool:
+        return inspect.isgeneratorfunction(self.run)
+
+    def param_specs(self) -> list[P.ParamSpec]:
+        return P.specs(self.params)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._methods: dict[str, Method] = {}
+
+    def add(self, method: Method) -> None:
+        if not isinstance(method, Method):
+            raise TypeError(f"expected a Method, got {type(method).__name__}")
+        bad = [t for t in method.tasks if t not in TASKS]
+        if bad:
+            raise ValueError(f"method {method.name!r}: unknown task(s) {bad}; known: {TASKS}")
+        if method.name in self._methods:
+            raise ValueError(f"a method named {method.name!r} is already registered")
+        self._methods[method.name] = method
+
+    def get(self, name: str) -> Method:
+        try:
+            return self._methods[name]
+        except KeyError:
+            raise KeyError(f"no method {name!r}; known: {', '.join(sorted(self._methods))}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._methods)
+
+    def for_task(self, task: str | None) -> list[Method]:
+        return [m for n, m in sorted(self._methods.items()) if task is None or m.applies_to(task)]
+
+    def __iter__(self) -> Iterator[Method]:
+        return iter(self.for_task(None))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._methods
