@@ -70,6 +70,7 @@ class ModelHandle:
     labels: list[str] = field(default_factory=list)
     source: str = ""
     card: dict[str, Any] | None = None
+    latent_dim: int | None = None  # generators eat (1, latent_dim) latents instead of images
     _layers: list[LayerInfo] | None = field(default=None, repr=False)
 
     @property
@@ -112,6 +113,8 @@ class ModelHandle:
         return [l.name for l in self.layers() if l.is_conv]
 
     def example_input(self) -> torch.Tensor:
+        if self.task == "generate" and self.latent_dim:
+            return torch.zeros(1, self.latent_dim, device=self.device)
         c = 1 if self.preprocess.grayscale else 3
         return torch.zeros(1, c, *self.input_size, device=self.device)
 
