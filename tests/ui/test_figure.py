@@ -1,0 +1,221 @@
+"""Figure export: the files hold what the layers say, in every format."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QImage, QPainter
+
+from workbench.core import colormaps
+from workbench.core.results import ActivationGrid, Curves, Heatmap, ImageGrid
+from workbench.core.scene import BoxesLayer, HeatmapLayer, ImageLayer, MaskLayer, PointsLayer
+from workbench.figure import render
+from workbench.figure.paint import paint_layers
+
+
+@pytest.fixture(autouse=True)
+def _app(qapp):
+    # a QApplication must exist before export would create a bare QGuiApplication
+    return qapp
+
+
+def rgb_at(img: QImage, x: int, y: int) -> np.ndarray:
+    c = img.pixelColor(x, y)
+    return np.array([c.red(), c.green(), c.blue()])
+
+
+def gray_image(w=64, h=64, v=100):
+    return ImageLayer(name="image", image=np.full((h, w, 3), v, np.uint8))
+
+
+def red_box(box=(8, 8, 40, 40), text=""):
+    return BoxesLayer(name="boxes", boxes=np.array([box], np.float32), texts=[text] if text else [],
+                      colors=[(255, 0, 0)], line_width=2.0)
+
+
+def test_png_box_edge_is_drawn_where_the_box_is(tmp_path):
+    path = render.export_layers([gray_image(), red_box()], tmp_path / "f.png", scale=2.0)
+    img = QImage(str(path))
+    # 64 px is enlarged to the 512 px minimum: 8 figure px per image px, box left edge at x = 64
+    assert (img.width(), img.height()) == (512, 512)
+    assert np.array_equal(rgb_at(img, 64, 200), [255, 0, 0])
+    assert np.array_equal(rgb_at(img, 200, 64), [255, 0, 0])
+    assert np.array_equal(rgb_at(img, 100, 200), [100, 100, 100])   # inside the box: the image
+    assert np.array_equal(rgb_at(img, 400, 400), [100, 100, 100])   # outside
+
+
+def test_png_size_follows_scale(tmp_path):
+    layers = [gray_image(100, 80)]
+    a = QImage(str(render.export_layers(layers, tmp_path / "a.png", scale=6)))
+    b = QImage(str(render.export_layers(layers, tmp_path / "b.png", scale=8)))
+    assert (a.width(), a.height()) == (600, 480)
+    assert (b.width(), b.height()) == (800, 640)
+
+
+def test_png_heatmap_colour_is_blended_with_its_opacity(tmp_path):
+    data = np.zeros((64, 64), np.float32)
+    data[:, 32:] = 1.0
+    heat = HeatmapLayer(name="h", data=data, colormap="viridis", levels=(0.0, 1.0), opacity=0.6,
+                        show_colorbar=False)
+    img = QImage(str(render.export_layers([gray_image(), heat], tmp_path / "h.png")))
+    lut = colormaps.lut("viridis").astype(float)
+    for x, entry in ((100, 0), (400, 255)):
+        expected = 0.4 * 100 + 0.6 * lut[entry]
+        assert np.abs(rgb_at(img, x, 256) - expected).max() <= 2
+
+
+def test_mask_and_points_are_painted(tmp_path):
+    masks = np.zeros((1, 64, 64), bool)
+    masks[0, 40:60, 40:60] = True
+    layers = [gray_image(v=0), MaskLayer(name="m", masks=masks, colors=[(0, 255, 0)], opacity=1.0),
+              PointsLayer(name="p", points=np.array([[10.0, 10.0]]), colors=[(0, 0, 255)], size=12)]
+    img = QImage(str(render.export_layers(layers, tmp_path / "m.png")))
+    assert np.array_equal(rgb_at(img, 50 * 8, 50 * 8), [0, 255, 0])
+    assert np.array_equal(rgb_at(img, 80, 80), [0, 0, 255])
+    assert np.array_equal(rgb_at(img, 200, 200), [0, 0, 0])
+
+
+def test_hidden_layers_are_not_exported(tmp_path):
+    box = red_box()
+    box.visible = False
+    img = QImage(str(render.export_layers([gray_image(), box], tmp_path / "f.png")))
+    assert np.array_equal(rgb_at(img, 64, 200), [100, 100, 100])
+
+
+def test_colorbar_shows_the_top_visible_heatmap(tmp_path):
+    heat = HeatmapLayer(name="h", data=np.zeros((64, 64), np.float32), colormap="viridis", levels=(0.0, 5.0))
+    layers = [gray_image(), heat]
+    fig = render.layers_figure(layers, 2.0)
+    assert fig.colorbar is not None and fig.colorbar.left() > fig.panel.right()
+    img = QImage(str(render.export_layers(layers, tmp_path / "c.png")))
+    assert img.width() == round(fig.size[0]) and img.width() > 512
+    lut = colormaps.lut("viridis")
+    column = np.array([rgb_at(img, round(fig.colorbar.left()) + 5, y) for y in range(img.height())])
+    top = np.flatnonzero(np.abs(column - lut[255].astype(int)).max(axis=1) <= 3)
+    bottom = np.flatnonzero(np.abs(column - lut[0].astype(int)).max(axis=1) <= 3)
+    assert len(top) and len(bottom) and top.max() < bottom.min()   # high values on top
+    heat.visible = False
+    assert render.layers_figure(layers, 2.0).colorbar is None
+
+
+def test_title_adds_a_band_with_text(tmp_path):
+    plain = QImage(str(render.export_layers([gray_image(v=255)], tmp_path / "a.png")))
+    titled = QImage(str(render.export_layers([gray_image(v=255)], tmp_path / "b.png", title="Grad-CAM")))
+    assert titled.height() > plain.height()
+    band = np.array([[rgb_at(titled, x, y) for x in range(0, titled.width(), 2)] for y in range(2, 30)])
+    assert band.min() < 100     # dark title text on a white page
+
+
+def test_svg_embeds_the_image_and_draws_boxes_and_labels_as_vectors(tmp_path):
+    path = render.export_layers([gray_image(), red_box(text="cat 0.93")], tmp_path / "f.svg")
+    root = ET.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.findall(f".//{ns}image")
+    red = [g for g in root.iter(f"{ns}g") if g.get("stroke") == "#ff0000"]
+    assert any(g.find(f"{ns}rect") is not None or g.find(f"{ns}path") is not None for g in red)
+    assert "cat 0.93" in [(t.text or "").strip() for t in root.iter(f"{ns}text")]
+
+
+def test_pdf_is_a_pdf_page_of_the_figure_size(tmp_path):
+    layers = [gray_image(), red_box(text="cat")]
+    path = render.export_layers(layers, tmp_path / "f.pdf")
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 2000
+    box = re.search(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", data)
+    assert box and (float(box.group(1)), float(box.group(2))) == (512.0, 512.0)
+
+
+def test_unknown_suffix_names_the_supported_ones(tmp_path):
+    with pytest.raises(ValueError, match=r"\.png.*\.svg.*\.pdf"):
+        render.export_layers([gray_image()], tmp_path / "f.jpg")
+    assert not (tmp_path / "f.jpg").exists()
+
+
+def test_paint_layers_paints_several_panels_on_one_page():
+    img = QImage(200, 100, QImage.Format.Format_RGB32)
+    img.fill(QColor(255, 255, 255))
+    painter = QPainter(img)
+    paint_layers(painter, QRectF(0, 0, 100, 100), [gray_image(v=10)])
+    paint_layers(painter, QRectF(100, 0, 100, 100), [gray_image(v=200)])
+    painter.end()
+    assert np.array_equal(rgb_at(img, 50, 50), [10, 10, 10])
+    assert np.array_equal(rgb_at(img, 150, 50), [200, 200, 200])
+
+
+def test_export_grid_places_tiles_in_a_near_square_grid(tmp_path):
+    colours = np.array([(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (0, 1, 1)], np.float32)
+    tiles = np.broadcast_to(colours[:, None, None, :], (5, 16, 16, 3)).copy()
+    grid = ImageGrid(tiles=tiles, titles=[f"t{i}" for i in range(5)])
+    img = QImage(str(render.export_grid(grid, tmp_path / "g.png")))
+    # 5 tiles -> 3 columns x 2 rows; sample the middle of each tile's cell
+    cell_w = img.width() / 3
+    assert img.width() >= 512
+    for i, colour in enumerate(colours):
+        r, c = divmod(i, 3)
+        x = int(cell_w * (c + 0.5))
+        y = int(img.height() / 2 * (r + 0.4))
+        assert np.array_equal(rgb_at(img, x, y), colour * 255), i
+
+
+def test_export_grid_titles_only_when_tiles_are_large(tmp_path):
+    tiles = np.random.default_rng(0).random((4, 8, 8)).astype(np.float32)
+    titled = ImageGrid(tiles=tiles, titles=["a", "b", "c", "d"])
+    untitled = ImageGrid(tiles=tiles)
+    a = QImage(str(render.export_grid(titled, tmp_path / "a.png")))
+    b = QImage(str(render.export_grid(untitled, tmp_path / "b.png")))
+    assert a.height() > b.height() and a.width() == b.width()
+    many = ImageGrid(tiles=np.zeros((400, 3, 3), np.float32), titles=[str(i) for i in range(400)])
+    c = QImage(str(render.export_grid(many, tmp_path / "c.png", columns=20)))
+    tile_px = (c.width() - 21 * 3) / 20
+    assert tile_px < 48 and c.height() == c.width()   # 20 x 20 tiny tiles: no title rows
+
+
+def test_export_grid_svg_and_pdf(tmp_path):
+    grid = ImageGrid(tiles=np.random.default_rng(0).random((3, 20, 20)).astype(np.float32),
+                     titles=["x0", "x1", "x2"])
+    svg = ET.parse(render.export_grid(grid, tmp_path / "g.svg")).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert len(svg.findall(f".//{ns}image")) == 3
+    assert {"x0", "x1", "x2"} <= {(t.text or "").strip() for t in svg.iter(f"{ns}text")}
+    assert render.export_grid(grid, tmp_path / "g.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_export_result_heatmap_over_image_with_title_and_colorbar(tmp_path):
+    image = np.full((64, 64, 3), 50, np.uint8)
+    result = Heatmap(heatmap=np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64), title="occlusion")
+    img = QImage(str(render.export_result(result, image, tmp_path / "r.png")))
+    assert img.width() > 512 and img.height() > 512     # colorbar on the right, title on top
+
+
+def test_export_result_grids_go_to_export_grid(tmp_path):
+    result = ActivationGrid(tiles=np.ones((4, 10, 10), np.float32))
+    img = QImage(str(render.export_result(result, None, tmp_path / "g.png")))
+    assert img.width() == img.height()   # 2 x 2 grid of square tiles, no colorbar
+    with pytest.raises(ValueError, match="npz"):
+        render.export_result(Curves(), None, tmp_path / "c.png")
+
+
+def test_ensure_gui_app_creates_one_offscreen_app_for_the_cli(tmp_path):
+    code = textwrap.dedent(f"""
+        import os
+        os.environ.pop("QT_QPA_PLATFORM", None)
+        import numpy as np
+        from PySide6.QtGui import QGuiApplication
+        from workbench.figure import render
+        from workbench.core.scene import BoxesLayer, ImageLayer
+        assert QGuiApplication.instance() is None
+        app = render.ensure_gui_app()
+        assert render.ensure_gui_app() is app and QGuiApplication.platformName() == "offscreen"
+        layers = [ImageLayer(name="i", image=np.zeros((32, 32, 3), np.uint8)),
+                  BoxesLayer(name="b", boxes=np.array([[2, 2, 20, 20]]), texts=["dog"])]
+        print(render.export_layers(layers, {str(tmp_path / 'cli.png')!r}))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert QImage(str(tmp_path / "cli.png")).width() == 512

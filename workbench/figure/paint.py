@@ -1,0 +1,140 @@
+"""Paint layer objects (workbench.core.scene) into a rectangle with QPainter.
+
+``paint_layers`` is the building block of every figure: one panel of image + overlays. A figure
+with several panels calls it once per panel rectangle.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+
+from workbench.core import colormaps
+from workbench.core.scene import PALETTE, BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer
+
+POINT_COLOR = (255, 225, 25)
+LABEL_FONT_PX = 12.0
+
+
+def to_qimage(arr: np.ndarray) -> QImage:
+    """An (H, W, 3) RGB or (H, W, 4) RGBA uint8 array as a QImage that owns its pixels."""
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    h, w, c = arr.shape
+    fmt = QImage.Format.Format_RGBA8888 if c == 4 else QImage.Format.Format_RGB888
+    return QImage(arr.data, w, h, arr.strides[0], fmt).copy()
+
+
+def with_alpha(rgb: np.ndarray, opacity: float) -> np.ndarray:
+    """RGB -> RGBA with a constant alpha (so opacity survives SVG and PDF, not only rasters)."""
+    alpha = np.full(rgb.shape[:2] + (1,), round(255 * min(1.0, max(0.0, opacity))), np.uint8)
+    return np.concatenate([rgb, alpha], axis=2)
+
+
+def heatmap_rgb(layer: HeatmapLayer) -> np.ndarray:
+    return colormaps.apply(layer.data, layer.colormap, layer.levels)
+
+
+def label_text_color(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black on light label backgrounds, white on dark ones."""
+    r, g, b = rgb[:3]
+    return (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 150 else (255, 255, 255)
+
+
+def box_color(layer: BoxesLayer, i: int) -> tuple[int, int, int]:
+    return tuple(layer.colors[i % len(layer.colors)]) if layer.colors else PALETTE[0]
+
+
+def point_colors(layer: PointsLayer) -> list[tuple[int, int, int]]:
+    n = len(layer.points)
+    return [tuple(layer.colors[i % len(layer.colors)]) if layer.colors else POINT_COLOR for i in range(n)]
+
+
+def content_size(layers: list[Layer]) -> tuple[int, int]:
+    """(width, height) in image pixels of what the layers show: the first raster layer's size,
+    else the extent of boxes and points."""
+    for layer in layers:
+        if isinstance(layer, ImageLayer):
+            return layer.image.shape[1], layer.image.shape[0]
+        if isinstance(layer, HeatmapLayer):
+            return layer.data.shape[1], layer.data.shape[0]
+        if isinstance(layer, MaskLayer) and layer.masks.ndim == 3:
+            return layer.masks.shape[2], layer.masks.shape[1]
+    extent = [np.asarray(l.boxes).reshape(-1, 2) for l in layers if isinstance(l, BoxesLayer)]
+    extent += [np.asarray(l.points).reshape(-1, 2) for l in layers if isinstance(l, PointsLayer)]
+    pts = np.concatenate(extent) if extent else np.zeros((0, 2))
+    if len(pts) == 0:
+        raise ValueError("nothing to draw: no image, heatmap, mask, boxes or points")
+    return max(1, int(np.ceil(pts[:, 0].max()))), max(1, int(np.ceil(pts[:, 1].max())))
+
+
+def colorbar_layer(layers: list[Layer]) -> HeatmapLayer | None:
+    """The heatmap whose colorbar is shown: the topmost visible one that asks for a colorbar."""
+    for layer in reversed(layers):
+        if isinstance(layer, HeatmapLayer) and layer.visible and layer.show_colorbar:
+            return layer
+    return None
+
+
+def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], unit: float = 1.0) -> None:
+    """Paint visible layers in order, image pixels mapped onto ``rect``.
+
+    ``unit`` scales line widths, point sizes and label fonts (1.0 = as on screen).
+    """
+    w, h = content_size(layers)
+    sx, sy = rect.width() / w, rect.height() / h
+    painter.save()
+    painter.setClipRect(rect)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    for layer in layers:
+        if not layer.visible:
+            continue
+        if isinstance(layer, ImageLayer):
+            rgb = layer.image[..., :3]
+            painter.drawImage(rect, to_qimage(rgb if layer.opacity >= 1 else with_alpha(rgb, layer.opacity)))
+        elif isinstance(layer, HeatmapLayer):
+            painter.drawImage(rect, to_qimage(with_alpha(heatmap_rgb(layer), layer.opacity)))
+        elif isinstance(layer, MaskLayer):
+            if len(layer.masks):
+                painter.drawImage(rect, to_qimage(layer.rgba()))
+        elif isinstance(layer, BoxesLayer):
+            _paint_boxes(painter, rect, layer, sx, sy, unit)
+        elif isinstance(layer, PointsLayer):
+            _paint_points(painter, rect, layer, sx, sy, unit)
+    painter.restore()
+
+
+def _qcolor(rgb: tuple[int, int, int], opacity: float = 1.0) -> QColor:
+    return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]), round(255 * min(1.0, max(0.0, opacity))))
+
+
+def _paint_boxes(painter: QPainter, rect: QRectF, layer: BoxesLayer, sx: float, sy: float, unit: float) -> None:
+    font = QFont()
+    font.setPixelSize(max(6, round(LABEL_FONT_PX * unit)))
+    fm = QFontMetricsF(font)
+    painter.setFont(font)
+    pad = 2 * unit
+    for i, (x0, y0, x1, y1) in enumerate(np.asarray(layer.boxes, np.float64).reshape(-1, 4)):
+        color = box_color(layer, i)
+        r = QRectF(QPointF(rect.left() + min(x0, x1) * sx, rect.top() + min(y0, y1) * sy),
+                   QPointF(rect.left() + max(x0, x1) * sx, rect.top() + max(y0, y1) * sy))
+        painter.setPen(QPen(_qcolor(color, layer.opacity), layer.line_width * unit))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(r)
+        text = layer.texts[i] if i < len(layer.texts) else ""
+        if not text:
+            continue
+        tw, th = fm.horizontalAdvance(text) + 2 * pad, fm.height()
+        above = r.top() - th >= rect.top()
+        label = QRectF(r.left(), r.top() - th if above else r.top(), tw, th)
+        painter.fillRect(label, _qcolor(color, layer.opacity))
+        painter.setPen(_qcolor(label_text_color(color), layer.opacity))
+        painter.drawText(label, int(Qt.AlignmentFlag.AlignCenter), text)
+
+
+def _paint_points(painter: QPainter, rect: QRectF, layer: PointsLayer, sx: float, sy: float, unit: float) -> None:
+    radius = layer.size * unit / 2
+    painter.setPen(QPen(_qcolor((0, 0, 0), layer.opacity), max(1.0, unit)))
+    for (x, y), color in zip(np.asarray(layer.points, np.float64).reshape(-1, 2), point_colors(layer)):
+        painter.setBrush(QBrush(_qcolor(color, layer.opacity)))
+        painter.drawEllipse(QPointF(rect.left() + x * sx, rect.top() + y * sy), radius, radius)

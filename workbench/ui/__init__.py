@@ -1,0 +1,1 @@
+"""Widgets: the window, the canvas and its layers, docks, forms and export dialogs."""
