@@ -29,11 +29,16 @@ _app: QGuiApplication | None = None
 
 
 def ensure_gui_app() -> QGuiApplication:
-    """The running Q(Gui)Application, or a new offscreen one (fonts need one); never a second."""
+    """The running Q(Gui)Application, or a new offscreen one (fonts need one); never a second.
+
+    A widgets QApplication is made rather than a bare QGuiApplication so that widgets can
+    still be created later in the same process (tests, notebooks).
+    """
     global _app
     app = QGuiApplication.instance()
     if app is None:
-        app = _app = QGuiApplication(["workbench", "-platform", "offscreen"])
+        from PySide6.QtWidgets import QApplication
+        app = _app = QApplication(["workbench", "-platform", "offscreen"])
     return app
 
 
