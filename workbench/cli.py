@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--scale", type=float, default=2.0, help="PNG scale factor")
     r.add_argument("--npz", help="arrays path (.npz); params go in it and beside it as .json")
     r.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps", "auto"))
-    r.add_argument("--trust", action="store_true", help="allow a pickled model file you trust")
+    r.add_argument("--trust-pickle", dest="trust", action="store_true",
+                   help="allow a pickled model file you trust (it can run arbitrary code)")
     t = sub.add_parser("train", help="retrain a bundled model, reproducibly")
     t.add_argument("name")
     t.add_argument("--out-dir", help="where to write NAME.safetensors and NAME.json (default: the bundled folder)")

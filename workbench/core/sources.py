@@ -35,7 +35,8 @@ DETECTION_INPUT = (512, 512)
 DEFAULT_FILE_INPUT = (224, 224)
 TORCHSCRIPT_META = "workbench.json"
 _ID_HELP = "model ids look like zoo:NAME, torchvision:NAME[?weights=none|PATH] or file:PATH"
-_TRUST_HINT = "Load it only if you trust where it came from, with trust_pickle=True"
+_TRUST_HINT = ("Load it only if you trust where it came from (trust_pickle=True in the API, "
+               "--trust-pickle on the command line, or answer Yes when the workbench asks)")
 _WEIGHTS_HINT = ("Save just the weights (model.state_dict()) as .safetensors or .pt; or, if you "
                  "trust the file, load the whole model as file:PATH with trust")
 # What torchvision's builders change when they load their own pretrained weights.
