@@ -1,0 +1,373 @@
+"""The engine: results on the GUI thread, latest wins, order, failure, cancel, OOM fallback."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QCoreApplication, QThread
+from torch import nn
+
+from workbench.core.context import Partial, Progress
+from workbench.core.geometry import Geometry
+from workbench.core.handle import ModelHandle, Preprocess
+from workbench.core.methods import activations
+from workbench.core.registry import Method
+from workbench.core.results import ActivationGrid, Heatmap
+from workbench.engine import Engine
+from workbench.engine import device as devices
+from workbench.engine.worker import OOM_RAN_ON_CPU, OOM_SMALLER_CHUNKS
+
+TIMEOUT_MS = 2000
+
+
+@pytest.fixture
+def engine(qtbot):
+    eng = Engine(device="cpu")
+    yield eng
+    assert eng.shutdown(TIMEOUT_MS), "worker thread did not stop"
+
+
+def record(signal) -> list:
+    seen: list = []
+    signal.connect(lambda *args: seen.append(args))
+    return seen
+
+
+class Blocker:
+    """A job that says when it runs and spins until cancelled (at most two seconds)."""
+
+    def __init__(self) -> None:
+        self.running = threading.Event()
+        self.saw_cancel = False
+
+    def __call__(self, jc):
+        self.running.set()
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            if jc.cancel.is_set():
+                self.saw_cancel = True
+                jc.check()
+            time.sleep(0.002)
+        return "blocker finished"
+
+
+def test_done_delivers_the_result_on_the_gui_thread(engine, qtbot):
+    threads = {}
+
+    def on_done(key, result):
+        threads["slot"] = QThread.currentThread()
+
+    def job(jc):
+        threads["job"] = threading.current_thread()
+        return 42
+
+    engine.done.connect(on_done)
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
+        engine.submit("k", job)
+    assert sig.args == ["k", 42]
+    assert threads["slot"] is QCoreApplication.instance().thread()
+    assert threads["job"] is not threading.main_thread()
+
+
+def test_latest_wins_for_one_key(engine, qtbot):
+    blocker = Blocker()
+    ran: list[int] = []
+    done = record(engine.done)
+    engine.submit("slider", blocker)
+    assert blocker.running.wait(1.0)
+
+    def value(i):
+        return lambda jc: ran.append(i) or i
+
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: r == 4):
+        for i in range(5):
+            engine.submit("slider", value(i))
+    qtbot.wait(50)  # anything stale would have arrived by now
+    assert done == [("slider", 4)]
+    assert ran == [4], "superseded queued jobs must be dropped without running"
+    assert blocker.saw_cancel, "the superseded running job must see its cancel token set"
+
+
+def test_a_superseded_job_that_ignores_cancel_stays_silent(engine, qtbot):
+    started = threading.Event()
+    done, progress = record(engine.done), record(engine.progress)
+
+    def stubborn(jc):
+        started.set()
+        time.sleep(0.1)
+        jc.progress(0.9, "stale")
+        return "stale"
+
+    engine.submit("k", stubborn)
+    assert started.wait(1.0)
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS):
+        engine.submit("k", lambda jc: "fresh")
+    qtbot.wait(50)
+    assert done == [("k", "fresh")]
+    assert progress == []
+
+
+def test_different_keys_all_complete_in_submission_order(engine, qtbot):
+    ran: list[str] = []
+    done = record(engine.done)
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: k == "c"):
+        for key in "abc":
+            engine.submit(key, lambda jc, key=key: ran.append(key) or key.upper())
+    assert ran == ["a", "b", "c"]
+    assert done == [("a", "A"), ("b", "B"), ("c", "C")]
+
+
+def test_failure_is_a_message_and_the_engine_keeps_working(engine, qtbot, caplog):
+    def broken(jc):
+        raise ValueError("bad input\nsecond line")
+
+    with caplog.at_level(logging.ERROR), qtbot.waitSignal(engine.failed, timeout=TIMEOUT_MS) as sig:
+        engine.submit("k", broken)
+    assert sig.args == ["k", "ValueError: bad input"]
+    assert any(r.exc_info and r.exc_info[0] is ValueError for r in caplog.records), "traceback not logged"
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
+        engine.submit("k", lambda jc: "fine")
+    assert sig.args == ["k", "fine"]
+
+
+def test_cancel_stops_a_cooperative_job(engine, qtbot):
+    blocker = Blocker()
+    done, failed = record(engine.done), record(engine.failed)
+    engine.submit("k", blocker)
+    assert blocker.running.wait(1.0)
+    with qtbot.waitSignal(engine.cancelled, timeout=TIMEOUT_MS) as sig:
+        engine.cancel("k")
+    assert sig.args == ["k"]
+    assert blocker.saw_cancel
+    assert done == [] and failed == []
+    qtbot.waitUntil(lambda: not engine.is_busy, timeout=TIMEOUT_MS)
+
+
+def test_cancel_all_drops_queued_jobs_without_running_them(engine, qtbot):
+    blocker, ran = Blocker(), []
+    cancelled = record(engine.cancelled)
+    engine.submit("a", blocker)
+    engine.submit("b", lambda jc: ran.append("b"))
+    assert blocker.running.wait(1.0)
+    engine.cancel()
+    qtbot.waitUntil(lambda: len(cancelled) == 2, timeout=TIMEOUT_MS)
+    assert sorted(cancelled) == [("a",), ("b",)]
+    assert ran == []
+
+
+def test_progress_and_partial_arrive_in_order_before_done(engine, qtbot):
+    events: list = []
+    engine.progress.connect(lambda k, f, m: events.append(("progress", f, m)))
+    engine.partial.connect(lambda k, r: events.append(("partial", r)))
+    engine.done.connect(lambda k, r: events.append(("done", r)))
+
+    def steps(jc):
+        jc.progress(0.25, "a")
+        jc.partial("p1")
+        jc.progress(0.5, "b")
+        jc.partial("p2")
+        return "r"
+
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS):
+        engine.submit("k", steps)
+    assert events == [("progress", 0.25, "a"), ("partial", "p1"), ("progress", 0.5, "b"),
+                      ("partial", "p2"), ("done", "r")]
+
+
+def test_busy_changes_once_each_way(engine, qtbot):
+    busy = record(engine.busyChanged)
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: k == "b"):
+        engine.submit("a", lambda jc: 1)
+        engine.submit("b", lambda jc: 2)
+    assert busy == [(True,), (False,)]
+    assert not engine.is_busy
+
+
+def fake_gpu(monkeypatch):
+    monkeypatch.setattr(devices, "choose_device", lambda preference="auto": torch.device("cuda"))
+
+
+def test_gpu_out_of_memory_retries_smaller_chunks_then_cpu(qtbot, monkeypatch):
+    fake_gpu(monkeypatch)
+    engine = Engine(device="cuda")
+    attempts = []
+
+    def greedy(jc):
+        attempts.append((jc.device.type, jc.chunk_scale))
+        if jc.device.type != "cpu":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
+        return "ok on cpu"
+
+    notes = record(engine.note)
+    try:
+        with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
+            engine.submit("k", greedy)
+    finally:
+        assert engine.shutdown(TIMEOUT_MS)
+    assert sig.args == ["k", "ok on cpu"]
+    assert attempts == [("cuda", 1.0), ("cuda", 0.5), ("cpu", 1.0)]
+    assert (OOM_SMALLER_CHUNKS,) in notes and notes[-1] == (OOM_RAN_ON_CPU,)
+
+
+def test_gpu_out_of_memory_goes_straight_to_cpu_for_a_job_without_chunks(qtbot, monkeypatch):
+    fake_gpu(monkeypatch)
+    engine = Engine(device="cuda")
+    devices_seen = []
+
+    def plain(jc):
+        devices_seen.append(jc.device.type)
+        if jc.device.type != "cpu":
+            raise RuntimeError("MPS backend out of memory (MPS allocated: 1 GB)")
+        return 7
+
+    notes = record(engine.note)
+    try:
+        with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
+            engine.submit("k", plain)
+    finally:
+        assert engine.shutdown(TIMEOUT_MS)
+    assert sig.args == ["k", 7]
+    assert devices_seen == ["cuda", "cpu"]
+    assert notes == [(OOM_RAN_ON_CPU,)]
+
+
+def test_importing_and_constructing_the_engine_does_not_import_torch():
+    code = ("import sys\n"
+            "from PySide6.QtCore import QCoreApplication\n"
+            "app = QCoreApplication([])\n"
+            "from workbench.engine import Engine\n"
+            "engine = Engine()\n"
+            "print('torch' in sys.modules)\n"
+            "assert engine.shutdown(1000)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_warm_up_resolves_the_device_in_the_background(engine, qtbot):
+    with qtbot.waitSignal(engine.deviceChanged, timeout=TIMEOUT_MS) as sig:
+        engine.warm_up()
+    assert sig.args == ["cpu"]
+    assert engine.device_name == "cpu"
+
+
+def test_choose_device_honours_explicit_names_and_refuses_unknown_ones():
+    assert devices.choose_device("cpu") == torch.device("cpu")
+    assert devices.choose_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="unknown device"):
+        devices.choose_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            devices.choose_device("cuda")
+
+
+def test_an_unavailable_device_falls_back_to_cpu_with_a_note(qtbot, monkeypatch):
+    def no_gpu(preference="auto"):
+        if preference != "cpu":
+            raise ValueError("CUDA is not available here")
+        return torch.device("cpu")
+
+    monkeypatch.setattr(devices, "choose_device", no_gpu)
+    engine = Engine(device="cuda")
+    notes = record(engine.note)
+    try:
+        with qtbot.waitSignal(engine.deviceChanged, timeout=TIMEOUT_MS) as sig:
+            engine.warm_up()
+    finally:
+        assert engine.shutdown(TIMEOUT_MS)
+    assert sig.args == ["cpu"]
+    assert notes == [("CUDA is not available here; using the CPU",)]
+
+
+def test_jobs_leave_a_core_for_the_ui_and_shutdown_restores_the_threads(qtbot, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0))
+    engine = Engine(device="cpu")
+    try:
+        with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
+            engine.submit("k", lambda jc: torch.get_num_threads())
+    finally:
+        assert engine.shutdown(TIMEOUT_MS)
+    assert sig.args[1] == min(before, max(1, cores - 1))
+    assert torch.get_num_threads() == before
+
+
+def test_an_explicit_omp_num_threads_is_left_alone(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    before = torch.get_num_threads()
+    assert devices.spare_a_core_for_the_ui() is None
+    assert torch.get_num_threads() == before
+
+
+def test_shutdown_stops_a_running_job_and_refuses_new_ones(qtbot):
+    engine = Engine(device="cpu")
+    blocker = Blocker()
+    engine.submit("k", blocker)
+    assert blocker.running.wait(1.0)
+    t0 = time.monotonic()
+    assert engine.shutdown(TIMEOUT_MS)
+    assert time.monotonic() - t0 < 0.5 and blocker.saw_cancel
+    with pytest.raises(RuntimeError, match="shut down"):
+        engine.submit("k", lambda jc: None)
+
+
+def tiny_handle() -> ModelHandle:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 5, 3, padding=1))
+    return ModelHandle(id="tiny", module=net, task="classify", preprocess=Preprocess(Geometry((16, 16))))
+
+
+def test_run_method_delivers_activations(engine, qtbot):
+    handle = tiny_handle()
+    image = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
+        engine.run_method("act", activations.METHOD, handle, image, {"layer": "0"})
+    key, grid = sig.args
+    assert key == "act" and isinstance(grid, ActivationGrid)
+    with torch.no_grad():
+        expected = handle.module[0](handle.preprocess(image))[0].numpy()
+    np.testing.assert_allclose(grid.tiles, expected, rtol=1e-5, atol=1e-6)
+    assert grid.layer == "0" and grid.image_hw == (20, 24)
+
+
+def counting_run(ctx, p):
+    for i in range(3):
+        yield Progress((i + 1) / 3, f"step {i + 1}")
+        yield Partial(Heatmap(heatmap=np.full((2, 2), i, np.float32)))
+    return Heatmap(heatmap=np.full((2, 2), 9, np.float32))
+
+
+@dataclass
+class NoParams:
+    pass
+
+
+COUNTING = Method(name="counting", tasks=("classify",), params=NoParams, run=counting_run, needs_image=False)
+
+
+def test_run_method_forwards_progress_and_partials(engine, qtbot):
+    progress, partial = record(engine.progress), record(engine.partial)
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
+        engine.run_method("count", COUNTING, tiny_handle(), None, {})
+    assert [(f, m) for _, f, m in progress] == [(1 / 3, "step 1"), (2 / 3, "step 2"), (1.0, "step 3")]
+    assert [float(r.heatmap[0, 0]) for _, r in partial] == [0.0, 1.0, 2.0]
+    assert float(sig.args[1].heatmap[0, 0]) == 9.0
+
+
+def test_run_method_reports_a_method_that_does_not_apply(engine, qtbot):
+    handle = tiny_handle()
+    handle.task = "generate"
+    with qtbot.waitSignal(engine.failed, timeout=TIMEOUT_MS) as sig:
+        engine.run_method("act", activations.METHOD, handle, np.zeros((8, 8, 3), np.uint8), {})
+    assert sig.args[1].startswith("ValueError: method 'activations' does not apply to a generate model")
