@@ -53,6 +53,11 @@ class Context:
     target: int | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
     seed: int = 0
+    chunk_scale: float = 1.0  # batch sizes are scaled by this; below 1 after a GPU out-of-memory retry
+
+    def batch(self, size: int) -> int:
+        """A batch size scaled down after out-of-memory retries (at least 1)."""
+        return max(1, int(size * self.chunk_scale))
 
     def input_tensor(self) -> "torch.Tensor":
         """The image as the model eats it (1xCxHxW on the context's device)."""

@@ -60,5 +60,6 @@ def _check(method: Method, result: Any) -> Result:
 
 
 def context(handle, image: np.ndarray | None, device: Any = "cpu", target: int | None = None,
-            cancel: CancelToken | None = None) -> Context:
-    return Context(handle=handle, image=image, device=device, target=target, cancel=cancel or CancelToken())
+            cancel: CancelToken | None = None, chunk_scale: float = 1.0) -> Context:
+    return Context(handle=handle, image=image, device=device, target=target, cancel=cancel or CancelToken(),
+                   chunk_scale=chunk_scale)

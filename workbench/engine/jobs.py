@@ -132,7 +132,8 @@ def method_job(method: "Method", handle: "ModelHandle", image: "np.ndarray | Non
         from workbench.core import runner
 
         handle.to(jc.device)
-        ctx = runner.context(handle, image, device=jc.device, target=target, cancel=jc.cancel)
+        ctx = runner.context(handle, image, device=jc.device, target=target, cancel=jc.cancel,
+                             chunk_scale=jc.chunk_scale)
         return runner.run_method(method, ctx, values,
                                  on_progress=lambda p: jc.progress(p.fraction, p.message),
                                  on_partial=jc.partial)
