@@ -1,3 +1,8 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import torch  # noqa: E402
+
+# One thread keeps results reproducible and the suite fast on a small, shared machine.
+torch.set_num_threads(1)

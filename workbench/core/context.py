@@ -70,6 +70,8 @@ class Context:
         if self.target is not None:
             return int(self.target)
         import torch
+
+        from workbench.core.targets import logits
         x = self.input_tensor() if x is None else x
         with torch.no_grad():
-            return int(self.handle.module(x).argmax(dim=1)[0])
+            return int(logits(self.handle.module(x)).argmax(dim=1)[0])

@@ -49,7 +49,7 @@ class Preprocess:
             ch, cw = g.crop or (rh, rw)
             top, left = int(round((rh - ch) / 2.0)), int(round((rw - cw) / 2.0))
             out = out[top:top + ch, left:left + cw]
-        x = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1).float().div_(255.0)
+        x = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1).contiguous().float().div_(255.0)
         if self.grayscale:
             x = (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]).unsqueeze(0)
         mean = torch.tensor(self.mean[: x.shape[0]]).view(-1, 1, 1)
