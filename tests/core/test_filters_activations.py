@@ -27,7 +27,7 @@ def test_filters_of_a_deeper_layer_are_grey_tiles_per_input_channel():
     assert grid.tiles.shape == (6 * 4, 3, 3)
     w = h.module.conv2.weight.detach().numpy()
     np.testing.assert_allclose(grid.tiles[5], 0.5 + 0.5 * w[1, 1] / np.abs(w[1, 1]).max(), atol=1e-6)
-    assert grid.titles[5] == "conv2[1, in 1]"
+    assert grid.titles[5] == "1, in 1"
 
 
 def test_filters_rejects_a_layer_that_is_not_conv():

@@ -36,7 +36,7 @@ def run(ctx: Context, p: Params) -> ActivationGrid:
     maps = act[0, : p.max_channels].float().cpu().numpy()
     return ActivationGrid(method="activations", model=h.id, params={"layer": name, "max_channels": p.max_channels},
                           input=x.cpu().numpy(), tiles=maps.astype(np.float32),
-                          titles=[f"{name}[{i}]" for i in range(len(maps))], title=f"activations of {name}",
+                          titles=[f"channel {i}" for i in range(len(maps))], title=f"activations of {name}",
                           layer=name, geometry=h.geometry, image_hw=tuple(ctx.image.shape[:2]))
 
 

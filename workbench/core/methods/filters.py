@@ -29,11 +29,11 @@ def run(ctx: Context, p: Params) -> ImageGrid:
     w = ctx.handle.layer(name).weight.detach().float().cpu().numpy()  # (out, in, kh, kw)
     if w.shape[1] == 3:
         tiles = np.stack([_normalise(k) for k in w[: p.max_tiles]]).transpose(0, 2, 3, 1)
-        titles = [f"{name}[{i}]" for i in range(len(tiles))]
+        titles = [f"filter {i}" for i in range(len(tiles))]
     else:
         flat = w.reshape(-1, *w.shape[2:])[: p.max_tiles]
         tiles = np.stack([_normalise(k) for k in flat])
-        titles = [f"{name}[{i // w.shape[1]}, in {i % w.shape[1]}]" for i in range(len(tiles))]
+        titles = [f"{i // w.shape[1]}, in {i % w.shape[1]}" for i in range(len(tiles))]
     return ImageGrid(method="filters", model=ctx.handle.id, params={"layer": name, "max_tiles": p.max_tiles},
                      tiles=tiles.astype(np.float32), titles=titles, title=f"filters of {name}",
                      extra={"weights": w})
