@@ -1,0 +1,131 @@
+"""Entry point: a CLI subcommand, or the GUI (window first; torch and models load after it shows)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Sequence
+
+REPORT_ENV = "WORKBENCH_REPORT_STARTUP"
+DEMO_MODEL = "zoo:shapes-cnn"
+DEMO_SAMPLE = "shapes-0"
+DEMO_METHOD = "activations"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from workbench import cli
+    if cli.is_cli(argv):
+        sys.exit(cli.main(argv))
+    sys.exit(run_gui(argv))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workbench", description="CV Workbench: explore computer-vision models. "
+                                "Subcommands models, methods, run and train work without a window.")
+    p.add_argument("image", nargs="?", help="an image to open (a path or sample:NAME)")
+    p.add_argument("--demo", action="store_true", help="open a bundled model and sample and show a result")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    return p
+
+
+def run_gui(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(argv)
+    # numpy and OpenCV before Qt: PySide6 reads the source of every module imported after it,
+    # looking for feature switches, which costs these two large packages ~0.1 s of start-up
+    import cv2  # noqa: F401
+    import numpy  # noqa: F401
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major")
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("CV Workbench")
+    app.setOrganizationName("cv-workbench")
+
+    from workbench.engine import Engine
+    from workbench.ui.window import MainWindow
+
+    engine = Engine(device=args.device)
+    window = MainWindow(engine)
+    started: list[object] = []   # holds the Demo, which must live as long as the window
+
+    def start_once() -> None:
+        if not started:
+            started.append(start(window, args))
+
+    if os.environ.get(REPORT_ENV):
+        window.firstShown.connect(lambda: _report_and_quit(app))
+    else:
+        window.firstShown.connect(start_once)
+        # if the platform never exposes the window (some headless setups), start anyway
+        QTimer.singleShot(1500, start_once)
+    window.show()
+    return app.exec()
+
+
+def start(window, args: argparse.Namespace) -> "Demo | None":
+    """The work that waits for the window: the worker, the method registry, the model catalogue."""
+    window.engine.warm_up()
+    window.method_dock.load_registry()
+    demo = Demo(window) if args.demo else None   # its model loads before the slower catalogue
+    window.model_dock.refresh_catalogue()
+    if args.image and not args.demo:
+        if args.image.lower().startswith("sample:"):
+            window.images.open_sample(args.image.split(":", 1)[1])
+        else:
+            window.images.open_path(args.image)
+    return demo
+
+
+class Demo:
+    """Bundled model + sample image -> activations of the last conv layer, channel 0 on the image."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self._ran = False
+        window.method_dock.registryReady.connect(self._maybe_run)
+        window.model_dock.modelLoaded.connect(self._maybe_run)
+        window.resultShown.connect(self._on_result)
+        window.images.open_sample(DEMO_SAMPLE)
+        window.model_dock.load(DEMO_MODEL)
+
+    def _maybe_run(self, *_: object) -> None:
+        w = self.window
+        if self._ran or w.handle is None or w.method_dock.registry is None or w.image is None:
+            return
+        self._ran = True
+        w.method_dock.select_method(DEMO_METHOD)
+        convs = w.handle.conv_layers()
+        if convs:
+            w.method_dock.form.set_values({"layer": convs[-1]})
+        w.method_dock.request_run()
+
+    def _on_result(self, result: object) -> None:
+        from workbench.core.results import ActivationGrid
+        if isinstance(result, ActivationGrid):
+            self.window.resultShown.disconnect(self._on_result)
+            self.window.show_channel(0)
+
+
+def _report_and_quit(app) -> None:
+    print(f"window-visible {seconds_since_process_start():.3f} torch-imported {'torch' in sys.modules}",
+          flush=True)
+    app.quit()
+
+
+def seconds_since_process_start() -> float:
+    """Wall time since this process was created (from /proc where there is one)."""
+    try:
+        with open("/proc/self/stat") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _IMPORTED_AT
+
+
+_IMPORTED_AT = time.perf_counter()
