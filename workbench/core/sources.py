@@ -44,7 +44,14 @@ _PRETRAINED_OPTIONS = {"googlenet": {"transform_input": True}, "inception_v3": {
 
 
 class ModelLoadError(ValueError):
-    """A model id that cannot be turned into a model, with a message a user understands."""
+    """A model id that cannot be turned into a model, with a message a user understands.
+
+    ``needs_trust`` is set when the file is a pickled module that would load if trusted.
+    """
+
+    def __init__(self, message: str, needs_trust: bool = False):
+        super().__init__(message)
+        self.needs_trust = needs_trust
 
 
 def load_model(model_id: str, *, trust_pickle: bool = False) -> ModelHandle:
@@ -361,7 +368,8 @@ def _torch_load(path: Path, trust_pickle: bool, refusal_hint: str) -> Any:
         if not trust_pickle:
             raise ModelLoadError(
                 f"{path} is a pickled Python object (it contains a {found.group(1)}), not plain "
-                f"weights; unpickling it can run any code the file contains. {refusal_hint}.") from None
+                f"weights; unpickling it can run any code the file contains. {refusal_hint}.",
+                needs_trust=True) from None
     except Exception:  # weights-only reading runs no code; anything else means a bad file
         raise ModelLoadError(f"{path} is not a PyTorch checkpoint or is damaged") from None
     try:
