@@ -107,7 +107,8 @@ class AttributionDock(QDockWidget):
         self.clip.setSuffix(" %")
         self.clip.setValue(DEFAULT_CLIP)
         self.clip.setToolTip("Values above this percentile of magnitudes get the end colour")
-        self.shared = QCheckBox("one range for all compare panels")
+        self.shared = QCheckBox("shared range")
+        self.shared.setToolTip("One value range for all compare panels")
         self.shared.setChecked(DisplayOptions().shared)
         self._build_layout()
 

@@ -20,7 +20,7 @@ from workbench.ui.attribution_dock import attribution_methods
 
 KEY_PREFIX = "compare:"
 DEFAULT_METHODS = ("saliency", "integrated-gradients", "gradcam", "occlusion")
-CHECKBOX_COLUMNS = 5
+CHECKBOX_COLUMNS = 3
 
 
 def compare_key(method: str) -> str:

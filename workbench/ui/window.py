@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QTabWidget
 from workbench.core import scene
 from workbench.core.results import ActivationGrid, Detections, ImageGrid, Result
 from workbench.ui import image_io, theme
+from workbench.ui.attribution_dock import AttributionDock
 from workbench.ui.canvas import Canvas
+from workbench.ui.compare_view import CompareView
 from workbench.ui.grid_view import GridView
 from workbench.ui.layers_dock import LayersDock
 from workbench.ui.method_dock import MethodDock
@@ -23,7 +25,7 @@ from workbench.ui.settings import THEMES, Settings
 from workbench.ui.status import JobStatus, Notice
 
 METHOD_KEY = "method"
-IMAGE_TAB, GRID_TAB = 0, 1
+IMAGE_TAB, GRID_TAB, COMPARE_TAB = 0, 1, 2
 FIGURE_FILTER = "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"
 
 
@@ -54,6 +56,8 @@ class MainWindow(QMainWindow):
         self.views.setDocumentMode(True)
         self.views.addTab(self.canvas, "Image")
         self.views.addTab(self.grid_view, "Grid")
+        self.compare_view = CompareView(engine)
+        self.views.addTab(self.compare_view, "Compare")
         self.setCentralWidget(self.views)
 
         self.model_dock = ModelDock(engine, self)
@@ -62,7 +66,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.model_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.method_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.layers_dock)
-        self.docks = (self.model_dock, self.method_dock, self.layers_dock)
+        self.attribution_dock = AttributionDock(engine, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.attribution_dock)
+        self.tabifyDockWidget(self.layers_dock, self.attribution_dock)
+        self.docks = (self.model_dock, self.method_dock, self.layers_dock, self.attribution_dock)
 
         self.notice = Notice(self.views)
         self.status = JobStatus(self.statusBar(), engine, self.notice)
@@ -80,6 +87,13 @@ class MainWindow(QMainWindow):
         self.canvas.clicked.connect(self._on_canvas_clicked)
         self.canvas.boxClicked.connect(self._on_box_clicked)
         self.grid_view.tileClicked.connect(self.show_channel)
+        self.attribution_dock.attach_canvas(self.canvas)
+        self.compare_view.follow(self.attribution_dock)
+        self.attribution_dock.heatmapReady.connect(self.show_result)
+        self.attribution_dock.message.connect(self.status.show_note)
+        self.compare_view.message.connect(self.status.show_note)
+        self.method_dock.registryReady.connect(self.attribution_dock.set_registry)
+        self.model_dock.modelLoaded.connect(self.attribution_dock.set_model)
 
         self._build_menus()
         self._restore()
@@ -89,6 +103,7 @@ class MainWindow(QMainWindow):
         """Show a new image; results computed on the previous one are cleared."""
         self.engine.cancel(METHOD_KEY)  # a result still coming was made for the old image
         self.image = image
+        self.attribution_dock.set_image(image)
         self.canvas.set_image(image)
         self.canvas.clear_overlays()
         self.grid_view.clear()
