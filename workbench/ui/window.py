@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.attribution_dock = AttributionDock(engine, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.attribution_dock)
         self.tabifyDockWidget(self.layers_dock, self.attribution_dock)
+        self.layers_dock.raise_()
         self.docks = (self.model_dock, self.method_dock, self.layers_dock, self.attribution_dock)
 
         self.notice = Notice(self.views)
@@ -294,7 +295,10 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1320, 840)
+            screen = QGuiApplication.primaryScreen()
+            room = screen.availableGeometry() if screen else None
+            self.resize(min(1400, int(room.width() * 0.9)) if room else 1320,
+                        min(900, int(room.height() * 0.9)) if room else 840)
         if state is None or not self.restoreState(state):
             self.resizeDocks([self.model_dock, self.layers_dock], [300, 260], Qt.Orientation.Horizontal)
         self.set_theme(self.settings.theme(), remember=False)
