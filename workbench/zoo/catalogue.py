@@ -1,0 +1,139 @@
+"""The bundled models: how to build, feed, load and retrain each one.
+
+Weights live in ``workbench/resources/models/NAME.safetensors`` with a ``NAME.json`` model
+card beside them; ``workbench train NAME`` rebuilds both.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.zoo import nets
+from workbench.zoo.digits import DIGIT_CLASSES
+from workbench.zoo.shapes import SHAPE_CLASSES
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
+
+
+def _trainer(function: str) -> Callable[[Path], dict]:
+    def run(out_dir: Path) -> dict:
+        from workbench.zoo import train
+        return getattr(train, function)(Path(out_dir))
+    run.__name__ = function
+    return run
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    name: str
+    task: str
+    build: Callable[[], nn.Module]
+    labels: list[str]
+    input_size: tuple[int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    grayscale: bool
+    train: Callable[[Path], dict]
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.grayscale else 3
+
+    def weights_path(self, models_dir: Path | None = None) -> Path:
+        return Path(models_dir or MODELS_DIR) / f"{self.name}.safetensors"
+
+    def card_path(self, models_dir: Path | None = None) -> Path:
+        return Path(models_dir or MODELS_DIR) / f"{self.name}.json"
+
+    def _missing(self, path: Path) -> FileNotFoundError:
+        return FileNotFoundError(f"no bundled file for zoo:{self.name} at {path}; "
+                                 f"run `workbench train {self.name}` to make it")
+
+    def load(self, models_dir: Path | None = None) -> nn.Module:
+        """The model with its bundled weights (strict), in eval mode, on the CPU."""
+        from safetensors.torch import load_file
+        path = self.weights_path(models_dir)
+        if not path.is_file():
+            raise self._missing(path)
+        model = self.build()
+        model.load_state_dict(load_file(str(path)), strict=True)
+        return model.eval()
+
+    def card(self, models_dir: Path | None = None) -> dict:
+        path = self.card_path(models_dir)
+        if not path.is_file():
+            raise self._missing(path)
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def to_input(self, images: np.ndarray) -> torch.Tensor:
+        """uint8 images already at ``input_size`` -> the normalised float batch (NxCxhxw).
+
+        Accepts (N, h, w, 3) RGB or, for grayscale models, (N, h, w) gray. RGB is turned into
+        gray with the ITU-R 601 luma weights, after scaling to [0, 1].
+        """
+        x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
+        if x.ndim == 3:
+            x = x.unsqueeze(-1)
+        if tuple(x.shape[1:3]) != tuple(self.input_size):
+            raise ValueError(f"{self.name} eats {self.input_size} images, got {tuple(x.shape[1:3])}")
+        x = x.permute(0, 3, 1, 2)
+        if self.grayscale and x.shape[1] == 3:
+            x = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+        elif not self.grayscale and x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+
+ZOO: dict[str, ZooEntry] = {}
+
+
+def register(entry: ZooEntry) -> ZooEntry:
+    ZOO[entry.name] = entry
+    return entry
+
+
+register(ZooEntry(
+    name="shapes-cnn", task="classify",
+    build=lambda: nets.ShapesCNN(num_classes=len(SHAPE_CLASSES)),
+    labels=list(SHAPE_CLASSES), input_size=(64, 64),
+    mean=(0.390, 0.377, 0.374), std=(0.226, 0.200, 0.215), grayscale=False,
+    train=_trainer("train_shapes_cnn"),
+    description="Classifies one procedural shape (circle, square, triangle, star, hexagon, cross)"))
+
+register(ZooEntry(
+    name="digits-cnn", task="classify",
+    build=lambda: nets.DigitsCNN(num_classes=len(DIGIT_CLASSES)),
+    labels=list(DIGIT_CLASSES), input_size=(32, 32),
+    mean=(0.306,), std=(0.324,), grayscale=True,
+    train=_trainer("train_digits_cnn"),
+    description="Classifies scikit-learn's handwritten digits, upsampled to 32x32 grayscale"))
+
+
+def names() -> list[str]:
+    return list(ZOO)
+
+
+def get(name: str) -> ZooEntry:
+    key = name[4:] if name.startswith("zoo:") else name
+    if key not in ZOO:
+        raise KeyError(f"no bundled model {name!r}; bundled: {', '.join(ZOO)}")
+    return ZOO[key]
+
+
+def load(name: str) -> nn.Module:
+    return get(name).load()
+
+
+def card(name: str) -> dict:
+    """The model card (JSON) of a bundled model."""
+    return get(name).card()
