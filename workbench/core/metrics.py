@@ -23,7 +23,7 @@ def fid(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
         raise ValueError(f"feature sizes differ: {a.shape[1]} vs {b.shape[1]}")
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1.dot(s2), disp=False)
+    covmean = linalg.sqrtm(s1.dot(s2))
     if not np.isfinite(covmean).all():
         offset = np.eye(s1.shape[0]) * eps
         covmean = linalg.sqrtm((s1 + offset).dot(s2 + offset))

@@ -1,0 +1,76 @@
+"""The CLI as users call it: a separate process, real files out."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def workbench(*args, cwd=None):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd, env=env)
+
+
+def non_blank(path):
+    pixels = np.asarray(Image.open(path).convert("RGB"), np.float32)
+    return pixels.std() > 10 and pixels.shape[0] >= 256
+
+
+def test_filters_writes_a_figure_and_the_arrays_it_shows(tmp_path):
+    out = workbench("run", "filters", "--model", "zoo:shapes-cnn", "--out", str(tmp_path / "f.png"),
+                    "--npz", str(tmp_path / "f.npz"))
+    assert out.returncode == 0, out.stderr
+    assert non_blank(tmp_path / "f.png")
+    data = np.load(tmp_path / "f.npz")
+    assert data["tiles"].shape == (16, 3, 3, 3) and data["weights"].shape == (16, 3, 3, 3)
+    w = data["weights"][0]
+    np.testing.assert_allclose(data["tiles"][0], (0.5 + 0.5 * w / np.abs(w).max()).transpose(1, 2, 0), atol=1e-6)
+    assert json.loads(str(data["params"]))["params"]["layer"] == "features.conv1"
+    assert json.loads((tmp_path / "f.json").read_text())["method"] == "filters"
+
+
+def test_activations_on_a_sample_image_with_a_chosen_layer(tmp_path):
+    out = workbench("run", "activations", "--model", "zoo:shapes-cnn", "--image", "sample:shapes-0",
+                    "--set", "layer=features.conv3", "--out", str(tmp_path / "a.svg"), "--npz", str(tmp_path / "a.npz"))
+    assert out.returncode == 0, out.stderr
+    data = np.load(tmp_path / "a.npz")
+    assert data["tiles"].shape == (64, 16, 16) and data["input"].shape == (1, 3, 64, 64)
+    assert "<image" in (tmp_path / "a.svg").read_text()
+
+
+def test_attribution_npz_holds_input_target_attribution_and_heatmap(tmp_path):
+    out = workbench("run", "gradcam", "--model", "zoo:digits-cnn", "--image", "sample:digit-3",
+                    "--npz", str(tmp_path / "g.npz"), "--out", str(tmp_path / "g.pdf"))
+    assert out.returncode == 0, out.stderr
+    data = np.load(tmp_path / "g.npz")
+    assert int(data["target"]) == 3  # the bundled classifier reads the held-out 3 correctly
+    assert data["attribution"].shape == tuple(data["input"].shape[-2:])
+    assert data["heatmap"].shape == (128, 128)
+    assert (tmp_path / "g.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("run", "nope", "--model", "zoo:shapes-cnn"), "no method 'nope'"),
+    (("run", "filters", "--model", "zoo:missing"), "no bundled model"),
+    (("run", "activations", "--model", "zoo:shapes-cnn", "--image", "sample:shapes-0", "--set", "layer"), "k=v"),
+    (("run", "activations", "--model", "zoo:shapes-cnn", "--image", "/nonexistent.png"), "nonexistent.png"),
+    (("run", "filters", "--model", "zoo:shapes-cnn", "--out", "x.bmpx"), "unsupported format"),
+])
+def test_bad_input_gives_a_clear_message_and_exit_code(args, fragment, tmp_path):
+    out = workbench(*args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert fragment in out.stderr and "Traceback" not in out.stderr
+
+
+def test_models_and_methods_list_what_exists():
+    models = workbench("models")
+    assert models.returncode == 0 and "zoo:shapes-cnn" in models.stdout and "torchvision:resnet18" in models.stdout
+    methods = workbench("methods", "--task", "classify")
+    assert methods.returncode == 0
+    for name in ("filters", "activations", "occlusion", "gradcam", "edge-baseline"):
+        assert f"\n{name}  [" in "\n" + methods.stdout
+    assert "window = " in methods.stdout
