@@ -29,13 +29,6 @@ METHODS = {m.name: m for m in builtin_methods()}
 REFERENCES = {"gradcam": GradCAM, "gradcam-pp": GradCAMPlusPlus, "scorecam": ScoreCAM}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # the test machine's few cores are shared: more threads only oversubscribe them
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def make_handle(module: nn.Module, size: int, classes: int = 10) -> ModelHandle:

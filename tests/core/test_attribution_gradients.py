@@ -30,13 +30,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already 
               pytest.mark.filterwarnings("ignore:Setting backward hooks on ReLU activations")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # the test machine's few cores are shared: more threads only oversubscribe them
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class SmallNet(nn.Module):

@@ -32,13 +32,6 @@ GENERATORS = ["smoothgrad", "integrated-gradients", "scorecam", "perturbation"]
 METHODS = {m.name: m for m in builtin_methods() if m.name in FAST}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # the test machine's few cores are shared: more threads only oversubscribe them
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class MixedReLUNet(nn.Module):

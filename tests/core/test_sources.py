@@ -24,13 +24,6 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """On a shared, busy machine one thread is many times faster than several fighting for cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _seeded(build, seed=1):

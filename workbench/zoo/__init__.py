@@ -1,0 +1,1 @@
+"""Qt-free ground floor: bundled datasets (shapes, digits), nets, training and model cards."""
