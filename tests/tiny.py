@@ -25,3 +25,19 @@ def tiny_handle(size: int = 16, seed: int = 0) -> ModelHandle:
     torch.manual_seed(seed)
     return ModelHandle(id="test:tiny", module=TinyNet().eval(), task="classify",
                        preprocess=Preprocess(Geometry((size, size))), labels=["a", "b", "c"])
+
+
+def picture(h: int = 24, w: int = 32, seed: int = 0):
+    """A random RGB uint8 image."""
+    import numpy as np
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def builtin_registry():
+    """A registry with the built-in methods only (no plugins)."""
+    from workbench.core.methods import builtin_methods
+    from workbench.core.registry import Registry
+    reg = Registry()
+    for m in builtin_methods():
+        reg.add(m)
+    return reg

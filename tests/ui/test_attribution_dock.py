@@ -4,13 +4,10 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from tests.tiny import tiny_handle
+from tests.tiny import builtin_registry, picture, tiny_handle
 from workbench.core import colormaps, runner, scene
 from workbench.core.display import ATTRIBUTION_METHODS, DisplayOptions
-from workbench.core.methods import builtin_methods
-from workbench.core.registry import Registry
 from workbench.core.scene import HeatmapLayer
-from workbench.engine import Engine
 from workbench.ui.attribution_dock import ATTRIBUTION_KEY, CLASS, PROBABILITY, AttributionDock
 from workbench.ui.canvas import Canvas
 
@@ -25,29 +22,14 @@ def ordered_handle(bias=(0.0, 3.0, 1.5)):
     return handle
 
 
-def picture(h=24, w=32, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
-
-def registry():
-    reg = Registry()
-    for m in builtin_methods():
-        reg.add(m)
-    return reg
-
-
-@pytest.fixture
-def engine():
-    eng = Engine(device="cpu")
-    yield eng
-    eng.shutdown()
 
 
 @pytest.fixture
 def dock(qtbot, engine):
     d = AttributionDock(engine)
     qtbot.addWidget(d)
-    d.set_registry(registry())
+    d.set_registry(builtin_registry())
     d.show()
     return d
 
@@ -86,7 +68,7 @@ def test_top_k_follows_a_new_model(qtbot, dock):
 
 def test_only_attribution_methods_are_offered(dock):
     names = dock.method_names()
-    assert names == [n for n in ATTRIBUTION_METHODS if n in registry()]
+    assert names == [n for n in ATTRIBUTION_METHODS if n in builtin_registry()]
     assert "activations" not in names and "filters" not in names
 
 
@@ -103,7 +85,7 @@ def test_clicking_a_class_explains_that_class(qtbot, dock):
     assert target.args == [0] and dock.target == 0
     assert heatmap.method == "gradient-x-input" and heatmap.target == 0
     assert heatmap.heatmap.shape == image.shape[:2]
-    method = registry().get("gradient-x-input")
+    method = builtin_registry().get("gradient-x-input")
     expected = runner.run_method(method, runner.context(handle, image, target=0))
     np.testing.assert_allclose(heatmap.heatmap, expected.heatmap, rtol=1e-5, atol=1e-7)
     top = runner.run_method(method, runner.context(handle, image, target=1))

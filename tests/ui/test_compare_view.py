@@ -5,11 +5,8 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.tiny import tiny_handle
+from tests.tiny import builtin_registry, picture, tiny_handle
 from workbench.core.display import DisplayOptions, display_levels, shared_levels
-from workbench.core.methods import builtin_methods
-from workbench.core.registry import Registry
-from workbench.engine import Engine
 from workbench.ui.attribution_dock import AttributionDock
 from workbench.ui.compare_view import CompareView, compare_key
 
@@ -17,29 +14,14 @@ TIMEOUT_MS = 30000
 METHODS = ["saliency", "gradient-x-input", "gradcam"]
 
 
-def picture(h=24, w=32, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
-
-def registry():
-    reg = Registry()
-    for m in builtin_methods():
-        reg.add(m)
-    return reg
-
-
-@pytest.fixture
-def engine():
-    eng = Engine(device="cpu")
-    yield eng
-    eng.shutdown()
 
 
 @pytest.fixture
 def view(qtbot, engine):
     v = CompareView(engine)
     qtbot.addWidget(v)
-    v.set_registry(registry())
+    v.set_registry(builtin_registry())
     v.set_model(tiny_handle())
     v.set_image(picture())
     v.resize(900, 600)
@@ -59,7 +41,7 @@ def test_each_method_runs_under_its_own_key(qtbot, view):
     view.engine.done.connect(lambda key, _r: keys.append(key))
     run_all(qtbot, view, target=2)
     assert sorted(keys) == sorted(compare_key(m) for m in METHODS)
-    assert [p.title for p in view.panels()] == [registry().get(m).title for m in METHODS]
+    assert [p.title for p in view.panels()] == [builtin_registry().get(m).title for m in METHODS]
     for m in METHODS:
         assert view.results[m].method == m and view.results[m].target == 2
     assert "3 of 3" in view.status.text()
@@ -109,7 +91,7 @@ def test_a_new_image_clears_the_comparison_and_a_new_target_reruns_it(qtbot, vie
 
 def test_export_writes_every_format_with_method_names(qtbot, view, tmp_path):
     run_all(qtbot, view)
-    titles = [registry().get(m).title for m in METHODS]
+    titles = [builtin_registry().get(m).title for m in METHODS]
     svg = view.export(tmp_path / "c.svg")
     texts = " ".join(t.strip() for t in ET.parse(svg).getroot().itertext())
     assert all(t in texts for t in titles)
@@ -128,7 +110,7 @@ def test_the_dock_drives_the_compare_view(qtbot, engine):
     qtbot.addWidget(dock)
     qtbot.addWidget(view)
     view.follow(dock)
-    dock.set_registry(registry())
+    dock.set_registry(builtin_registry())
     dock.set_model(tiny_handle())
     dock.set_image(picture())
     assert view.registry is dock.registry and view.handle is dock.handle and view.image is dock.image

@@ -2,7 +2,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from workbench.engine import Engine
 from workbench.ui.model_dock import ModelDock
 
 RANDOM_SHAPES = "zoo:shapes-cnn?weights=none"   # no trained weights needed
@@ -12,13 +11,6 @@ ENTRIES = [
     {"id": "torchvision:fasterrcnn_resnet50_fpn", "task": "detect", "source": "torch hub cache",
      "weights": "/hub/x.pth", "available": False, "status": "missing: /hub/x.pth"},
 ]
-
-
-@pytest.fixture
-def engine(qtbot):
-    eng = Engine(device="cpu")
-    yield eng
-    eng.shutdown(10000)
 
 
 @pytest.fixture
