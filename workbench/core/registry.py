@@ -1,7 +1,6 @@
 """The method registry: every method, built-in or from a plugin, is registered here."""
 from __future__ import annotations
 
-import importlib
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
