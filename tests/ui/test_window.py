@@ -92,7 +92,7 @@ def heatmap_result(h=40, w=50):
 
 
 def test_window_has_views_docks_and_menus(window):
-    assert [window.views.tabText(i) for i in range(window.views.count())] == ["Image", "Grid", "Compare"]
+    assert [window.views.tabText(i) for i in range(window.views.count())] == ["Image", "Grid", "Compare", "GAN lab"]
     assert window.views.widget(IMAGE_TAB) is window.canvas
     for dock in (window.model_dock, window.method_dock, window.layers_dock):
         assert dock.isVisible() and dock.objectName()
@@ -313,3 +313,12 @@ def test_demo_shows_the_activation_grid_and_channel_0_over_the_sample(window, qt
     heat = next(l for l in window.canvas.layers() if isinstance(l, HeatmapLayer))
     np.testing.assert_allclose(heat.data, grid.channel_heatmap(0).heatmap)
     assert heat.show_colorbar and window.views.currentIndex() == IMAGE_TAB
+
+
+def test_gan_lab_tab_is_built_when_first_opened(window, qtbot):
+    assert window.gan_lab.content is None
+    window.show()
+    window.views.setCurrentWidget(window.gan_lab)
+    qtbot.waitUntil(lambda: window.gan_lab.content is not None, timeout=30000)
+    from workbench.ui.gan_lab import GanLabPanel
+    assert isinstance(window.gan_lab.content, GanLabPanel)

@@ -19,6 +19,7 @@ from workbench.ui.canvas import Canvas
 from workbench.ui.compare_view import CompareView
 from workbench.ui.grid_view import GridView
 from workbench.ui.layers_dock import LayersDock
+from workbench.ui.lazy_tab import LazyTab
 from workbench.ui.method_dock import MethodDock
 from workbench.ui.model_dock import ModelDock
 from workbench.ui.settings import THEMES, Settings
@@ -58,6 +59,8 @@ class MainWindow(QMainWindow):
         self.views.addTab(self.grid_view, "Grid")
         self.compare_view = CompareView(engine)
         self.views.addTab(self.compare_view, "Compare")
+        self.gan_lab = LazyTab(lambda: _gan_lab(engine))
+        self.views.addTab(self.gan_lab, "GAN lab")
         self.setCentralWidget(self.views)
 
         self.model_dock = ModelDock(engine, self)
@@ -331,6 +334,11 @@ class MainWindow(QMainWindow):
     def dropEvent(self, e: QDropEvent) -> None:
         if self.images.open_mime(e.mimeData()):
             e.acceptProposedAction()
+
+
+def _gan_lab(engine: QObject) -> QWidget:
+    from workbench.ui.gan_lab import GanLabPanel  # imports torch: only when the tab is first opened
+    return GanLabPanel(engine=engine)
 
 
 def _add(menu, text: str, slot, shortcut=None) -> QAction:

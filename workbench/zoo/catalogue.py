@@ -137,3 +137,31 @@ def load(name: str) -> nn.Module:
 def card(name: str) -> dict:
     """The model card (JSON) of a bundled model."""
     return get(name).card()
+
+
+def _detector_trainer(name: str) -> Callable[[Path], dict]:
+    def run(out_dir: Path) -> dict:
+        from workbench.zoo.train_detection import train_detector
+        return train_detector(name, Path(out_dir))
+    run.__name__ = f"train_{name.replace('-', '_')}"
+    return run
+
+
+def _detector_builder(name: str) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        from workbench.zoo.detection_nets import BUILDERS  # torchvision's detection stack is heavy
+        return BUILDERS[name]()
+    return build
+
+
+# The detectors eat float RGB in [0, 1] (mean 0, std 1 here) and normalise inside; their
+# label 0 is background, as in torchvision's detection models.
+for _name, _masks, _description in (
+        ("shapes-maskrcnn", True, "Mask R-CNN: boxes and instance masks of shapes in 128x128 scenes"),
+        ("shapes-fasterrcnn", False, "Faster R-CNN: the shapes Mask R-CNN's box path, without masks"),
+        ("shapes-fcos", False, "FCOS: one-stage, anchor-free boxes of shapes in 128x128 scenes")):
+    register(ZooEntry(
+        name=_name, task="detect", build=_detector_builder(_name),
+        labels=["__background__", *SHAPE_CLASSES], input_size=(128, 128),
+        mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), grayscale=False,
+        train=_detector_trainer(_name), description=_description, extra={"masks": _masks}))

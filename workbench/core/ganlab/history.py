@@ -1,0 +1,31 @@
+"""Per-step D and G losses in a growing buffer, read back thinned for plotting."""
+from __future__ import annotations
+
+import numpy as np
+
+MAX_PLOT_POINTS = 2000
+
+
+class LossHistory:
+    def __init__(self) -> None:
+        self._data = np.empty((1024, 2), np.float64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, d_loss: float, g_loss: float) -> None:
+        if self._n == len(self._data):
+            self._data = np.concatenate([self._data, np.empty_like(self._data)])
+        self._data[self._n] = d_loss, g_loss
+        self._n += 1
+
+    def series(self, max_points: int = MAX_PLOT_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(step numbers, D losses, G losses); longer histories are averaged over equal blocks of
+        steps so at most ``max_points`` remain (the last partial block is dropped)."""
+        data = self._data[: self._n]
+        block = max(1, -(-self._n // max_points))
+        usable = self._n // block * block
+        means = data[:usable].reshape(-1, block, 2).mean(1)
+        steps = np.arange(len(means)) * block + (block + 1) / 2   # each block's mean step, from 1
+        return steps, means[:, 0].copy(), means[:, 1].copy()

@@ -1,0 +1,266 @@
+"""The GAN lab's state: target, G, D, optimisers, loss history; training steps and snapshots.
+
+Not thread-safe: one thread at a time may use a GanLab (the panel only touches it from jobs
+on the engine's single worker thread).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from workbench.core.ganlab import losses, models, toy
+from workbench.core.ganlab.history import LossHistory
+from workbench.core.ganlab.metrics import Metrics, density, measure
+
+DEFAULT_BUDGET = 2500          # steps by which the default setting covers the ring's 8 modes
+SURFACE_SIZE = 64
+DISPLAY_POINTS = 512
+METRIC_POINTS = 10_000
+# settings that rebuild the networks (and restart at step 0) rather than apply live
+_STRUCTURAL = ("distribution", "points", "spectral_norm", "latent_dim", "hidden", "depth", "seed")
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    distribution: str = "ring"
+    points: tuple[tuple[float, float], ...] = ()      # for distribution "drawn"
+    loss: str = "nonsaturating"
+    spectral_norm: bool = True
+    lr_d: float = 1e-3
+    lr_g: float = 1e-3
+    latent_dim: int = 4
+    hidden: int = 64
+    depth: int = 2
+    batch: int = 128
+    seed: int = 0
+
+    def replace(self, **changes: Any) -> "LabConfig":
+        return replace(self, **changes)
+
+
+@dataclass
+class Snapshot:
+    """Everything the panel draws, as numpy arrays (points are (N, 2) in data coordinates)."""
+    step: int
+    real: np.ndarray
+    fake: np.ndarray
+    fake_grad: np.ndarray          # -d(G's loss)/d(point) for each fake point: where G pushes it
+    surface: np.ndarray            # (S, S) D over the view; rows along y (ymin first), columns along x
+    surface_levels: tuple[float, float]   # centred on the real/fake boundary (see surface_levels)
+    surface_label: str
+    bounds: tuple[float, float, float, float]
+    loss_steps: np.ndarray
+    d_loss: np.ndarray
+    g_loss: np.ndarray
+    metrics: Metrics | None = None
+    config: LabConfig = field(default_factory=LabConfig)
+
+    def arrow_segments(self, length: float, every: int = 2) -> np.ndarray:
+        """(3 * 2 * N, 2) endpoints of arrows (shaft and two head strokes) along ``fake_grad`` on
+        every ``every``-th fake point, for a line drawn with connect="pairs". The arrow for the
+        95th-percentile gradient norm gets ``length``; longer ones are capped at it."""
+        return arrow_segments(self.fake[::every], self.fake_grad[::every], length)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"real": self.real, "fake": self.fake, "fake_grad": self.fake_grad, "surface": self.surface,
+               "bounds": np.asarray(self.bounds), "loss_steps": self.loss_steps, "d_loss": self.d_loss,
+               "g_loss": self.g_loss, "step": np.asarray(self.step)}
+        if self.metrics is not None:
+            out.update(kl=np.asarray(self.metrics.kl), js=np.asarray(self.metrics.js),
+                       tv=np.asarray(self.metrics.tv))
+            if self.metrics.mode_counts is not None:
+                out["mode_counts"] = self.metrics.mode_counts
+        return out
+
+
+def surface_levels(surface: np.ndarray, boundary: float | None) -> tuple[float, float]:
+    """Colour levels centred on the loss's real/fake boundary (the surface's mean when it has
+    none), wide enough for the whole surface (rounded up), so the boundary is the colormap's middle."""
+    centre = float(surface.mean()) if boundary is None else boundary
+    half = _round_up(max(float(np.abs(surface - centre).max()), 1e-3))
+    return centre - half, centre + half
+
+
+def _round_up(x: float) -> float:
+    """The next of 1, 2, 2.5, 5 times a power of ten: levels that stay put from frame to frame."""
+    power = 10.0 ** np.floor(np.log10(x))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= x * (1 - 1e-9))
+
+
+@contextmanager
+def _one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """Train these tiny networks on one CPU thread: their matrices are too small to split, and
+    on a busy machine the other threads' synchronisation made training 10x slower (measured)."""
+    before = torch.get_num_threads()
+    if device.type == "cpu" and before > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def arrow_segments(points: np.ndarray, vectors: np.ndarray, length: float) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    ref = float(np.percentile(norms, 95)) if len(norms) else 0.0
+    if ref <= 0:
+        return np.zeros((0, 2), np.float32)
+    shaft = vectors * (length / ref) / np.maximum(norms / ref, 1.0)    # capped at ``length``
+    tips = points + shaft
+    back = -shaft * 0.3
+    c, s = np.cos(np.pi / 7), np.sin(np.pi / 7)
+    left = tips + np.stack([c * back[:, 0] - s * back[:, 1], s * back[:, 0] + c * back[:, 1]], 1)
+    right = tips + np.stack([c * back[:, 0] + s * back[:, 1], -s * back[:, 0] + c * back[:, 1]], 1)
+    pairs = np.stack([points, tips, tips, left, tips, right], 1)      # three segments per arrow
+    return pairs.reshape(-1, 2).astype(np.float32)
+
+
+class GanLab:
+    def __init__(self, config: LabConfig = LabConfig(), device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.config = config
+        self.reset()
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Fresh networks, optimisers and random streams from the config's seed; step 0."""
+        c = self.config
+        self.toy = toy.make(c.distribution, np.asarray(c.points, np.float64) if c.points else None)
+        self.loss = losses.get(c.loss)
+        g, d = models.build(c.latent_dim, c.hidden, c.depth, c.spectral_norm, c.seed)
+        self.g, self.d = g.to(self.device), d.to(self.device)
+        self._d_modules, self._d_params = list(self.d.modules()), list(self.d.parameters())
+        self.opt_g = self._adam(self.g, c.lr_g)
+        self.opt_d = self._adam(self.d, c.lr_d)
+        self._rng = np.random.default_rng(c.seed)
+        self._gen = torch.Generator(self.device).manual_seed(c.seed)
+        # fixed samples for display and metrics, so what is drawn changes only with training
+        fixed = np.random.default_rng([c.seed, 1])
+        self._real_display = self.toy.sample(DISPLAY_POINTS, fixed)
+        self._real_density = density(self.toy.sample(METRIC_POINTS, fixed), self.toy.bounds)
+        self._z_display = self._latent(DISPLAY_POINTS, torch.Generator(self.device).manual_seed(c.seed + 1))
+        self._z_metric = self._latent(METRIC_POINTS, torch.Generator(self.device).manual_seed(c.seed + 2))
+        self.history = LossHistory()
+        self.steps = 0
+
+    def configure(self, config: LabConfig) -> bool:
+        """Adopt a new config: loss and learning rates change live; anything else resets.
+        Returns True when it reset."""
+        old, self.config = self.config, config
+        if any(getattr(old, k) != getattr(config, k) for k in _STRUCTURAL):
+            self.reset()
+            return True
+        self.loss = losses.get(config.loss)
+        for opt, lr in ((self.opt_g, config.lr_g), (self.opt_d, config.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr
+        return False
+
+    def _adam(self, net: torch.nn.Module, lr: float) -> torch.optim.Adam:
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.9), fused=True)
+
+    def _latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
+
+    # -- training ---------------------------------------------------------------------------
+
+    def step(self, n: int = 1, check: Callable[[], None] | None = None) -> None:
+        """n updates, each the loss's number of D steps (1, or 5 critic steps for WGAN-GP) then
+        one G step on the last D step's generated batch. ``check`` is called before each update
+        (a cancel check may raise there)."""
+        b = self.config.batch
+        with _one_cpu_thread(self.device):
+            for _ in range(int(n)):
+                if check is not None:
+                    check()
+                for _ in range(self.loss.d_steps):
+                    real = torch.from_numpy(self.toy.sample(b, self._rng)).to(self.device)
+                    fake = self.g(self._latent(b, self._gen))
+                    d_loss = self._d_step(real, fake.detach())
+                g_loss = self._g_step(fake)
+                self.history.append(d_loss, g_loss)
+                self.steps += 1
+
+    def _d_step(self, real: torch.Tensor, fake: torch.Tensor) -> float:
+        b = len(real)
+        out = self.d(torch.cat([real, fake]))   # one forward: one power iteration under spectral norm
+        loss = self.loss.d_loss(out[:b], out[b:])
+        if self.loss.gradient_penalty:
+            loss = loss + self.loss.gradient_penalty * losses.gradient_penalty(self.d, real, fake, self._gen)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return loss.item()
+
+    def _g_step(self, fake: torch.Tensor) -> float:
+        self._freeze_d(True)
+        try:
+            loss = self.loss.g_loss(self.d(fake))
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_g.step()
+        finally:
+            self._freeze_d(False)
+        return loss.item()
+
+    def _freeze_d(self, frozen: bool) -> None:
+        """No gradients for D's weights, and D in eval mode so that spectral norm reuses the D
+        step's power iteration rather than running another (D has no dropout or batch norm).
+        Flags set directly: Module.train() and requires_grad_() walk the tree every call."""
+        for m in self._d_modules:
+            m.training = not frozen
+        for p in self._d_params:
+            p.requires_grad = not frozen
+
+    # -- looking ----------------------------------------------------------------------------
+
+    def snapshot(self, with_metrics: bool = True) -> Snapshot:
+        """Display samples, D's surface, G's gradient on its points, loss history (and metrics)."""
+        with _one_cpu_thread(self.device):
+            return self._snapshot(with_metrics)
+
+    def _snapshot(self, with_metrics: bool) -> Snapshot:
+        self.d.eval()   # under spectral norm, eval forwards leave the power iteration alone
+        try:
+            with torch.no_grad():
+                fake_t = self.g(self._z_display)
+                surface = self._surface()
+            fake_t.requires_grad_(True)
+            g_loss = self.loss.g_loss(self.d(fake_t)) * len(fake_t)   # per point, not per batch
+            (grad,) = torch.autograd.grad(g_loss, fake_t)
+        finally:
+            self.d.train()
+        levels = surface_levels(surface, self.loss.boundary)
+        label = "D(x) = P(real)" if self.loss.probabilistic else "D(x)"
+        steps, d_hist, g_hist = self.history.series()
+        return Snapshot(self.steps, self._real_display, fake_t.detach().cpu().numpy(),
+                        (-grad).cpu().numpy(), surface, levels, label, self.toy.bounds,
+                        steps, d_hist, g_hist, self.metrics() if with_metrics else None, self.config)
+
+    def _surface(self, size: int = SURFACE_SIZE) -> np.ndarray:
+        x0, x1, y0, y1 = self.toy.bounds
+        xs = x0 + (np.arange(size) + 0.5) * (x1 - x0) / size     # bin centres, as in metrics.density
+        ys = y0 + (np.arange(size) + 0.5) * (y1 - y0) / size
+        xx, yy = np.meshgrid(xs, ys)
+        grid = torch.from_numpy(np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)).to(self.device)
+        out = self.d(grid).reshape(size, size)
+        if self.loss.probabilistic:
+            out = torch.sigmoid(out)
+        return out.cpu().numpy()
+
+    def generate(self, n: int = METRIC_POINTS) -> np.ndarray:
+        """n generated points from the fixed metric latents (fresh ones beyond those)."""
+        z = self._z_metric if n <= METRIC_POINTS else self._latent(n, self._gen)
+        with torch.no_grad(), _one_cpu_thread(self.device):
+            return self.g(z[:n]).cpu().numpy()
+
+    def metrics(self) -> Metrics:
+        """KL, JS, TV and mode coverage of G against the target, on fixed samples (see metrics.py)."""
+        return measure(self._real_density, self.generate(), self.toy.bounds, self.toy.centres,
+                       self.toy.sigma)
