@@ -63,13 +63,18 @@ def settings_path(tmp_path, monkeypatch):
 
 @pytest.fixture
 def make_window(qtbot, settings_path):
+    engines = []
+
     def make():
-        w = MainWindow(Engine(device="cpu"), Settings())
+        engines.append(Engine(device="cpu"))
+        w = MainWindow(engines[-1], Settings())
         qtbot.addWidget(w)
         w.show()
         qtbot.waitExposed(w)
         return w
-    return make
+    yield make
+    for engine in engines:
+        engine.shutdown(10000)
 
 
 @pytest.fixture
