@@ -1,0 +1,69 @@
+"""Occlusion: slide a window over the input, fill it with a baseline, and see the score drop.
+
+Same attribution as captum's Occlusion with a window covering all channels: each window's
+score drop (clean minus occluded) is added to the pixels it covers, then divided by how many
+windows cover each pixel. The map is one channel (it is the same for every channel).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from workbench.core.attribution import heatmap_result
+from workbench.core.context import Context, Partial, Progress
+from workbench.core.occlusion import BASELINES, WindowGrid, baseline_tensor, sweep
+from workbench.core.params import as_dict, param
+from workbench.core.registry import Method
+from workbench.core.results import Heatmap
+
+
+@dataclass
+class Params:
+    window: int = field(default=0, metadata=param(
+        "Window", range=(0, 1024), step=1, help="side in input pixels; 0: 1/14 of the input side (16 at 224)"))
+    stride: int = field(default=0, metadata=param(
+        "Stride", range=(0, 1024), step=1, help="0: half the window"))
+    baseline: str = field(default="zero", metadata=param(
+        "Baseline", choices=BASELINES, help="what fills the window: zeros, the channel means, or a blur"))
+    mode: str = field(default="exact", metadata=param(
+        "Mode", choices=("exact", "approximate"), help="approximate: coarse pass, then only where neighbours disagree"))
+    batch_size: int = field(default=24, metadata=param("Batch size", range=(1, 512), step=1))
+    tolerance: float = field(default=0.05, metadata=param(
+        "Tolerance", range=(0.0, 1.0), step=0.01,
+        help="approximate mode: interpolate a window when its computed neighbours differ by less than "
+             "this share of the largest drop"))
+
+
+def window_and_stride(p: Params, height: int, width: int) -> tuple[int, int]:
+    side = min(height, width)
+    window = p.window or min(side, max(4, round(side / 14)))
+    if window > side:
+        raise ValueError(f"window {window} is larger than the input ({height}x{width})")
+    stride = p.stride or max(1, window // 2)
+    if stride > window:
+        raise ValueError(f"stride {stride} must not exceed the window {window}")
+    return window, stride
+
+
+def run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
+    x = ctx.input_tensor()
+    target = ctx.resolve_target(x)
+    height, width = x.shape[-2:]
+    window, stride = window_and_stride(p, height, width)
+    grid = WindowGrid(height, width, window, stride)
+    used = {**as_dict(p), "window": window, "stride": stride}
+    base = baseline_tensor(x, p.baseline, window)
+    result: Heatmap | None = None
+    for update in sweep(ctx.handle.module, x, target, grid, base, p.mode, p.batch_size, p.tolerance,
+                        check=ctx.cancel.check):
+        yield Progress(update.done / max(update.total, 1), f"occlusion: {update.done}/{update.total} windows")
+        if update.attribution is not None:
+            result = heatmap_result(ctx, "occlusion", used, x, target, update.attribution, signed=True,
+                                    title=f"occlusion ({p.mode}): {ctx.handle.label(target)}")
+            if not update.final:
+                yield Partial(result)
+    return result
+
+
+METHOD = Method(name="occlusion", tasks=("classify",), params=Params, run=run, title="Occlusion",
+                description="Score drop when a sliding window is covered (as captum's Occlusion), coarse first.")
