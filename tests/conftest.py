@@ -6,3 +6,12 @@ import torch  # noqa: E402
 
 # One thread keeps results reproducible and the suite fast on a small, shared machine.
 torch.set_num_threads(1)
+
+import pytest  # noqa: E402
+
+from workbench import bool_refs  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def keep_true_alive():
+    bool_refs.top_up()

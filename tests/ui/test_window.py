@@ -97,7 +97,7 @@ def heatmap_result(h=40, w=50):
 
 
 def test_window_has_views_docks_and_menus(window):
-    assert [window.views.tabText(i) for i in range(window.views.count())] == ["Image", "Grid", "Compare", "GAN lab"]
+    assert [window.views.tabText(i) for i in range(window.views.count())] == ["Image", "Grid", "Compare", "Latent", "GAN lab"]
     assert window.views.widget(IMAGE_TAB) is window.canvas
     for dock in (window.model_dock, window.method_dock, window.layers_dock):
         assert dock.isVisible() and dock.objectName()
@@ -327,3 +327,12 @@ def test_gan_lab_tab_is_built_when_first_opened(window, qtbot):
     qtbot.waitUntil(lambda: window.gan_lab.content is not None, timeout=30000)
     from workbench.ui.gan_lab import GanLabPanel
     assert isinstance(window.gan_lab.content, GanLabPanel)
+
+
+def test_a_generative_model_opens_the_latent_tab_with_that_model(window, qtbot):
+    from workbench.core.sources import load_model
+    handle = load_model("zoo:digits-vae")
+    window.model_dock.modelLoaded.emit(handle)
+    qtbot.waitUntil(lambda: window.latent.content is not None, timeout=30000)
+    assert window.views.currentWidget() is window.latent
+    assert window.latent.content.handle is handle

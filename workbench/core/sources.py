@@ -143,7 +143,8 @@ def _load_zoo(name: str, weights: str | None) -> ModelHandle:
     preprocess = Preprocess(Geometry(tuple(entry.input_size), "stretch"), tuple(entry.mean),
                             tuple(entry.std), entry.grayscale)
     return ModelHandle(id=f"zoo:{name}", module=module, task=entry.task, preprocess=preprocess,
-                       labels=list(entry.labels), source=source, card=card)
+                       labels=list(entry.labels), source=source, card=card,
+                       latent_dim=entry.extra.get("latent_dim"))
 
 
 def _torchvision_names() -> dict[str, str]:

@@ -59,6 +59,8 @@ class MainWindow(QMainWindow):
         self.views.addTab(self.grid_view, "Grid")
         self.compare_view = CompareView(engine)
         self.views.addTab(self.compare_view, "Compare")
+        self.latent = LazyTab(self._latent_explorer)
+        self.views.addTab(self.latent, "Latent")
         self.gan_lab = LazyTab(lambda: _gan_lab(engine))
         self.views.addTab(self.gan_lab, "GAN lab")
         self.setCentralWidget(self.views)
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
         self.compare_view.message.connect(self.status.show_note)
         self.method_dock.registryReady.connect(self.attribution_dock.set_registry)
         self.model_dock.modelLoaded.connect(self.attribution_dock.set_model)
+        self.model_dock.modelLoaded.connect(self._show_latent_model)
 
         self._build_menus()
         self._restore()
@@ -334,6 +337,21 @@ class MainWindow(QMainWindow):
     def dropEvent(self, e: QDropEvent) -> None:
         if self.images.open_mime(e.mimeData()):
             e.acceptProposedAction()
+
+
+    def _latent_explorer(self) -> QWidget:
+        from workbench.ui.latent_explorer import LatentExplorer  # imports torch: built on first use
+        explorer = LatentExplorer(self.engine)
+        explorer.message.connect(self.status.show_note)
+        if self.handle is not None:
+            explorer.set_model(self.handle)
+        return explorer
+
+    def _show_latent_model(self, handle: Any) -> None:
+        if self.latent.content is not None:
+            self.latent.content.set_model(handle)
+        if handle.task in ("generate", "autoencode"):
+            self.views.setCurrentWidget(self.latent)
 
 
 def _gan_lab(engine: QObject) -> QWidget:

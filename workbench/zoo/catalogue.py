@@ -165,3 +165,12 @@ for _name, _masks, _description in (
         labels=["__background__", *SHAPE_CLASSES], input_size=(128, 128),
         mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), grayscale=False,
         train=_detector_trainer(_name), description=_description, extra={"masks": _masks}))
+
+
+def _register_generative() -> None:
+    from workbench.zoo.generative import SPECS
+    for spec in SPECS.values():
+        register(ZooEntry(**spec.zoo_fields()))
+
+
+_register_generative()

@@ -1,0 +1,23 @@
+"""A result made of named numbers (sample-quality scores and the like)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workbench.core.results import Result
+
+
+@dataclass
+class Scores(Result):
+    """Named values; each becomes an array of the same name in the npz."""
+    values: dict[str, Any] = field(default_factory=dict)
+
+    kind = "scores"
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v) for k, v in self.values.items()}
+
+    def meta(self) -> dict[str, Any]:
+        return {**super().meta(), "values": self.values}
