@@ -9,9 +9,9 @@ torch.set_num_threads(1)
 
 import pytest  # noqa: E402
 
-from workbench import bool_refs  # noqa: E402
+from workbench import singleton_refs  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def keep_true_alive():
-    bool_refs.top_up()
+def keep_singletons_alive():
+    singleton_refs.top_up()

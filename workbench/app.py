@@ -42,8 +42,8 @@ def run_gui(argv: Sequence[str]) -> int:
 
     pg.setConfigOptions(imageAxisOrder="row-major")
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    from workbench import bool_refs
-    bool_refs.install(app)
+    from workbench import singleton_refs
+    singleton_refs.install(app)
     app.setApplicationName("CV Workbench")
     app.setOrganizationName("cv-workbench")
 

@@ -106,7 +106,20 @@ def test_boxes_become_rects_with_labels_and_selection_highlight(canvas):
     rects = [i for i in g.items if isinstance(i, QGraphicsRectItem)]
     assert len(rects) == 3 and any(r.pen().color().getRgb()[:3] == (255, 255, 255) for r in rects)
     canvas.select_box(None)
-    assert len([i for i in g.items if isinstance(i, QGraphicsRectItem)]) == 2
+    assert len([i for i in g.items if isinstance(i, QGraphicsRectItem) and i.isVisible()]) == 2
+
+
+def test_redrawing_boxes_reuses_items_and_hides_spares(canvas):
+    layer = boxes()
+    lid = canvas.add_layer(layer)
+    g = canvas.graphics(lid)
+    first = list(g.items)
+    layer.boxes, layer.texts = layer.boxes[:1], layer.texts[:1]
+    canvas.update_layer(layer)
+    assert g.items == first
+    visible = [i for i in g.items if i.isVisible()]
+    assert len([i for i in visible if isinstance(i, QGraphicsRectItem)]) == 1
+    assert [i.textItem.toPlainText() for i in visible if hasattr(i, "textItem")] == ["b0"]
 
 
 def test_masks_use_the_rgba_alpha_and_points_a_scatter(canvas):

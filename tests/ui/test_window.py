@@ -97,7 +97,7 @@ def heatmap_result(h=40, w=50):
 
 
 def test_window_has_views_docks_and_menus(window):
-    assert [window.views.tabText(i) for i in range(window.views.count())] == ["Image", "Grid", "Compare", "Latent", "GAN lab"]
+    assert [window.views.tabText(i) for i in range(window.views.count())] == ["Image", "Grid", "Compare", "Latent", "GAN lab", "Detectors"]
     assert window.views.widget(IMAGE_TAB) is window.canvas
     for dock in (window.model_dock, window.method_dock, window.layers_dock):
         assert dock.isVisible() and dock.objectName()

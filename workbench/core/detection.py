@@ -4,7 +4,8 @@ Two-stage models (``GeneralizedRCNN``: Faster/Mask R-CNN) are run stage by stage
 their ``forward`` does in eval mode, so the RPN proposals with their objectness and the
 per-class boxes that go into NMS come out alongside the final detections. One-stage models
 (FCOS, RetinaNet, SSD) are run twice: once as they are, once with NMS switched off, which
-gives their candidates before NMS from their own post-processing code.
+gives their candidates before NMS from their own post-processing code. Keypoint R-CNN's
+keypoints come out with its final boxes.
 
 Everything is first captured in the pixels of the tensor fed to the model
 (:class:`ModelSpacePipeline`), then mapped through the handle's geometry to image pixels
@@ -32,6 +33,21 @@ NO_LIMIT = 1_000_000
 NMS_OFF = 1.0
 MASK_THRESHOLD = 0.5
 
+COCO_KEYPOINT_NAMES = [
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+    "right_knee", "left_ankle", "right_ankle"]
+# COCO's person skeleton, as 0-based pairs of keypoint indices
+COCO_SKELETON = [(15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
+                 (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6)]
+
+
+def keypoint_layout(k: int) -> tuple[list[str], list[tuple[int, int]]]:
+    """Names and skeleton for K keypoints: COCO's person when K is 17, else numbered points."""
+    if k == len(COCO_KEYPOINT_NAMES):
+        return list(COCO_KEYPOINT_NAMES), list(COCO_SKELETON)
+    return [f"keypoint_{i}" for i in range(k)], []
+
 
 def _empty_boxes() -> np.ndarray:
     return np.zeros((0, 4), np.float32)
@@ -52,6 +68,8 @@ class ModelSpacePipeline:
     scores: np.ndarray
     labels: np.ndarray
     masks: np.ndarray | None = None
+    keypoints: np.ndarray | None = None
+    keypoint_scores: np.ndarray | None = None
     proposals: np.ndarray = field(default_factory=_empty_boxes)
     proposal_scores: np.ndarray = field(default_factory=_empty_scores)
     pre_nms_boxes: np.ndarray = field(default_factory=_empty_boxes)
@@ -60,6 +78,7 @@ class ModelSpacePipeline:
     nms_threshold: float | None = None
     max_detections: int | None = None
     time_ms: float = 0.0
+    architecture: str = ""   # "two-stage", "one-stage", or "" when the model shows no stages
     notes: list[str] = field(default_factory=list)
 
 
@@ -79,6 +98,7 @@ class DetectionPipeline(Detections):
     nms_threshold: float | None = None
     max_detections: int | None = None
     time_ms: float = 0.0
+    architecture: str = ""   # "two-stage", "one-stage", or "" when the model shows no stages
     notes: list[str] = field(default_factory=list)
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -88,7 +108,8 @@ class DetectionPipeline(Detections):
 
     def meta(self) -> dict[str, Any]:
         return {**super().meta(), "nms_threshold": self.nms_threshold,
-                "max_detections": self.max_detections, "time_ms": self.time_ms, "notes": self.notes}
+                "max_detections": self.max_detections, "time_ms": self.time_ms,
+                "architecture": self.architecture, "notes": self.notes}
 
     def stage_detections(self, stage: str) -> Detections:
         """One stage as plain Detections: ``"proposals"``, ``"pre-NMS"`` or ``"final"``."""
@@ -104,7 +125,9 @@ class DetectionPipeline(Detections):
                               title=f"{len(self.pre_nms_boxes)} boxes before NMS")
         if stage == "final":
             return Detections(**common, boxes=self.boxes, scores=self.scores, labels=self.labels,
-                              masks=self.masks, title=self.title)
+                              masks=self.masks, keypoints=self.keypoints,
+                              keypoint_scores=self.keypoint_scores, keypoint_names=self.keypoint_names,
+                              skeleton=self.skeleton, title=self.title)
         raise ValueError(f"unknown stage {stage!r}; stages: proposals, pre-NMS, final")
 
     def replayed(self, iou: float, max_detections: int | None = None) -> Detections:
@@ -178,11 +201,14 @@ def capture_pipeline(model: nn.Module, x: torch.Tensor, score_threshold: float |
 
 
 def _final(out: dict[str, torch.Tensor], time_ms: float, **extra: Any) -> ModelSpacePipeline:
-    masks = out.get("masks")
+    masks, keypoints, kp_scores = out.get("masks"), out.get("keypoints"), out.get("keypoints_scores")
     return ModelSpacePipeline(
         boxes=_np(out["boxes"], np.float32), scores=_np(out["scores"], np.float32),
         labels=_np(out["labels"], np.int64),
-        masks=None if masks is None else _np(masks[:, 0], np.float32), time_ms=time_ms, **extra)
+        masks=None if masks is None else _np(masks[:, 0], np.float32),
+        keypoints=None if keypoints is None else _np(keypoints, np.float32),
+        keypoint_scores=None if kp_scores is None else _np(kp_scores, np.float32),
+        time_ms=time_ms, **extra)
 
 
 def _np(t: torch.Tensor, dtype: type) -> np.ndarray:
@@ -215,7 +241,8 @@ def _two_stage(model: nn.Module, x: torch.Tensor) -> ModelSpacePipeline:
                   proposal_scores=_np(objectness[0], np.float32),
                   pre_nms_boxes=_np(resize_boxes(pre_boxes, resized, original), np.float32),
                   pre_nms_scores=_np(pre_scores, np.float32), pre_nms_labels=_np(pre_labels, np.int64),
-                  nms_threshold=float(roi.nms_thresh), max_detections=int(roi.detections_per_img))
+                  nms_threshold=float(roi.nms_thresh), max_detections=int(roi.detections_per_img),
+                  architecture="two-stage")
 
 
 def _rpn_proposals(rpn: nn.Module, images: Any, features: "OrderedDict[str, torch.Tensor]"):
@@ -240,6 +267,7 @@ def _one_stage(model: nn.Module, x: torch.Tensor) -> ModelSpacePipeline:
                   pre_nms_scores=_np(candidates["scores"], np.float32),
                   pre_nms_labels=_np(candidates["labels"], np.int64),
                   nms_threshold=float(model.nms_thresh), max_detections=int(model.detections_per_img),
+                  architecture="one-stage",
                   notes=[f"{type(model).__name__} is one-stage: no region proposals"])
 
 
@@ -254,10 +282,19 @@ def to_image_pixels(p: ModelSpacePipeline, geometry: Geometry, image_hw: tuple[i
         masks = np.zeros((len(p.masks), *image_hw), np.uint8)
         for i, prob in enumerate(p.masks):
             masks[i] = geometry.map_to_image(prob, image_hw) > MASK_THRESHOLD
+    keypoints = None
+    if p.keypoints is not None:
+        keypoints = p.keypoints.astype(np.float32, copy=True)
+        xy = np.tile(keypoints[..., :2].reshape(-1, 2), (1, 2))  # points as (x, y, x, y) boxes
+        keypoints[..., :2] = boxes(xy)[:, :2].reshape(keypoints.shape[:-1] + (2,))
+        if "keypoint_names" not in result_fields:
+            names, skeleton = keypoint_layout(keypoints.shape[1])
+            result_fields = {**result_fields, "keypoint_names": names, "skeleton": skeleton}
     return DetectionPipeline(
         boxes=boxes(p.boxes), scores=p.scores, labels=p.labels, masks=masks,
+        keypoints=keypoints, keypoint_scores=p.keypoint_scores,
         proposals=boxes(p.proposals), proposal_scores=p.proposal_scores,
         pre_nms_boxes=boxes(p.pre_nms_boxes), pre_nms_scores=p.pre_nms_scores,
         pre_nms_labels=p.pre_nms_labels, nms_threshold=p.nms_threshold,
-        max_detections=p.max_detections, time_ms=p.time_ms,
+        max_detections=p.max_detections, time_ms=p.time_ms, architecture=p.architecture,
         notes=list(p.notes), **result_fields)

@@ -127,6 +127,11 @@ class Detections(Result):
     label_names: list[str] = field(default_factory=list)
     masks: np.ndarray | None = None
     stage: str = "final"
+    # (N, K, 3) x, y, visibility in image pixels, one row of K keypoints per box
+    keypoints: np.ndarray | None = None
+    keypoint_scores: np.ndarray | None = None  # (N, K)
+    keypoint_names: list[str] = field(default_factory=list)
+    skeleton: list[tuple[int, int]] = field(default_factory=list)  # pairs of keypoint indices
 
     kind = "detections"
 
@@ -134,10 +139,17 @@ class Detections(Result):
         out = {"boxes": self.boxes, "scores": self.scores, "labels": self.labels}
         if self.masks is not None:
             out["masks"] = self.masks
+        if self.keypoints is not None:
+            out["keypoints"] = self.keypoints
+        if self.keypoint_scores is not None:
+            out["keypoint_scores"] = self.keypoint_scores
         return out
 
     def meta(self) -> dict[str, Any]:
-        return {**super().meta(), "stage": self.stage, "label_names": self.label_names}
+        out = {**super().meta(), "stage": self.stage, "label_names": self.label_names}
+        if self.keypoints is not None:
+            out.update(keypoint_names=self.keypoint_names, skeleton=[list(p) for p in self.skeleton])
+        return out
 
 
 @dataclass
@@ -148,8 +160,18 @@ class SegMask(Result):
 
     kind = "segmask"
 
+    def fractions(self) -> dict[str, float]:
+        """Share of the pixels of each class present, by class name."""
+        counts = np.bincount(np.asarray(self.mask, np.int64).ravel(), minlength=len(self.label_names))
+        total = max(1, int(counts.sum()))
+        names = [self.label_names[i] if i < len(self.label_names) else str(i) for i in range(len(counts))]
+        return {n: round(int(c) / total, 6) for n, c in zip(names, counts) if c}
+
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"mask": self.mask}
+        return {"mask": self.mask, "label_names": np.array(self.label_names, dtype=str)}
+
+    def meta(self) -> dict[str, Any]:
+        return {**super().meta(), "label_names": self.label_names, "class_fractions": self.fractions()}
 
 
 @dataclass

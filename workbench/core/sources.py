@@ -4,6 +4,8 @@
 ``torchvision:NAME``              weights from the local torch hub cache
 ``torchvision:NAME?weights=none`` random init, seed 0
 ``torchvision:NAME?weights=PATH`` the user's own state dict (.safetensors, .pt, .pth)
+``torchvision:DETECTOR?...&min_size=320[&max_size=320]``
+                                  a detector resizing its input to this size (quick on a CPU)
 ``file:PATH``                     TorchScript, a .safetensors whose metadata names its
                                   architecture, or (only when trusted) a pickled module
 """
@@ -31,6 +33,8 @@ TORCHVISION_MODELS = (
     "ssdlite320_mobilenet_v3_large", "fcos_resnet50_fpn", "deeplabv3_resnet50", "fcn_resnet50",
     "lraspp_mobilenet_v3_large",
 )
+# detector options in a model id's query, passed to the builder; SSDs fix their own input size
+SIZE_OPTIONS = ("min_size", "max_size")
 DETECTION_INPUT = (512, 512)
 DEFAULT_FILE_INPUT = (224, 224)
 TORCHSCRIPT_META = "workbench.json"
@@ -67,7 +71,7 @@ def load_model(model_id: str, *, trust_pickle: bool = False) -> ModelHandle:
     if scheme == "zoo":
         handle = _load_zoo(*_split_weights(rest, model_id))
     elif scheme == "torchvision":
-        handle = _load_torchvision(*_split_weights(rest, model_id))
+        handle = _load_torchvision(*_split_weights(rest, model_id, SIZE_OPTIONS))
     elif scheme == "file":
         handle = _load_file(Path(rest).expanduser(), trust_pickle)
     else:
@@ -101,15 +105,25 @@ def _catalogue_row(model_id: str, task: str, source: str, path: Path) -> dict:
             "available": present, "status": "available" if present else f"missing: {path}"}
 
 
-def _split_weights(rest: str, model_id: str) -> tuple[str, str | None]:
+def _split_weights(rest: str, model_id: str, sizes: tuple[str, ...] = ()) -> tuple:
+    """(name, weights) from NAME?weights=..., plus a dict of the ``sizes`` options when asked.
+
+    Only ``&`` before a known option separates options, so a weights path may hold ``&``.
+    """
     name, question, query = rest.partition("?")
-    if not question:
-        return name.strip(), None
-    key, equals, value = query.partition("=")
-    if key.strip() != "weights" or not equals or not value.strip():
-        raise ModelLoadError(f"cannot read {query!r} in {model_id!r}: the only option is "
-                             f"?weights=none or ?weights=PATH")
-    return name.strip(), value.strip()
+    parts = re.split(r"&(?=(?:%s)=)" % "|".join(("weights",) + sizes), query) if sizes else [query]
+    weights, options = None, {}
+    for part in parts if question else []:
+        key, equals, value = (x.strip() for x in part.partition("="))
+        if key == "weights" and equals and value and weights is None:
+            weights = value
+        elif key in sizes and key not in options and value.isdigit() and int(value) > 0:
+            options[key] = int(value)
+        else:
+            extra = f" (detectors also take {' and '.join(f'&{k}=N' for k in sizes)})" if sizes else ""
+            raise ModelLoadError(f"cannot read {part!r} in {model_id!r}: the only option is "
+                                 f"?weights=none or ?weights=PATH{extra}")
+    return (name.strip(), weights, options) if sizes else (name.strip(), weights)
 
 
 def _guess_scheme(text: str) -> str:
@@ -174,11 +188,12 @@ def _default_weights(name: str) -> Any:
         raise ModelLoadError(f"torchvision has no pretrained weights for {name!r}") from None
 
 
-def _load_torchvision(name: str, weights: str | None) -> ModelHandle:
+def _load_torchvision(name: str, weights: str | None, sizes: dict[str, int] | None = None) -> ModelHandle:
     task = _torchvision_task(name)
     default = _default_weights(name)
     categories = list(default.meta.get("categories") or [])
     options = {"weights_backbone": None} if task in ("detect", "segment") else {}
+    options.update(_size_options(name, task, sizes or {}))
 
     def build(num_classes: int, **extra: Any) -> nn.Module:
         from torchvision import models
@@ -205,7 +220,17 @@ def _load_torchvision(name: str, weights: str | None) -> ModelHandle:
                                                str(path), f"torchvision:{name}")
     labels = categories if len(categories) == num_classes else [f"class_{i}" for i in range(num_classes)]
     return ModelHandle(id=f"torchvision:{name}", module=module, task=task,
-                       preprocess=_torchvision_preprocess(task, default), labels=labels, source=source)
+                       preprocess=_torchvision_preprocess(task, default, options.get("min_size")),
+                       labels=labels, source=source)
+
+
+def _size_options(name: str, task: str, sizes: dict[str, int]) -> dict[str, int]:
+    if sizes and task != "detect":
+        raise ModelLoadError(f"min_size and max_size only apply to detection models, not to {name}")
+    if sizes and name.startswith("ssd"):
+        raise ModelLoadError(f"{name} resizes every image to its own fixed size; "
+                             f"min_size and max_size cannot be set for it")
+    return dict(sizes)
 
 
 def _fit_num_classes(build: Callable[[int], nn.Module], num_classes: int, state: dict,
@@ -230,13 +255,13 @@ def _shape_mismatches(model: nn.Module, state: dict) -> list[str]:
     return [k for k, v in state.items() if k in own and tuple(own[k].shape) != tuple(v.shape)]
 
 
-def _torchvision_preprocess(task: str, weights: Any) -> Preprocess:
+def _torchvision_preprocess(task: str, weights: Any, min_size: int | None = None) -> Preprocess:
     transform = weights.transforms()
     mean = tuple(getattr(transform, "mean", IMAGENET_MEAN))
     std = tuple(getattr(transform, "std", IMAGENET_STD))
     if task == "detect":
         # the detectors normalise and resize inside the module; they eat [0, 1] pixels
-        return Preprocess(Geometry(DETECTION_INPUT, "stretch"))
+        return Preprocess(Geometry((min_size, min_size) if min_size else DETECTION_INPUT, "stretch"))
     if task == "segment":
         side = int(transform.resize_size[0])
         return Preprocess(Geometry((side, side), "stretch"), mean, std)

@@ -115,7 +115,7 @@ def paint_compare(painter: QPainter, layout: CompareLayout, image: np.ndarray, p
         painter.restore()
         paint_layers(painter, rect, [base] + ([panel.layer] if panel.layer is not None else []))
         if panel.layer is None:
-            _paint_note(painter, rect, panel.note, layout.font_px)
+            paint_note(painter, rect, panel.note, layout.font_px)
         elif not layout.shared:
             _paint_bar(painter, layout.bars[i], panel.layer, layout.font_px, color)
     shown = [p.layer for p in panels if p.layer is not None]
@@ -137,7 +137,7 @@ def _paint_bar(painter: QPainter, rect: QRectF, layer: HeatmapLayer, font_px: fl
     paint_colorbar(painter, rect, layer.colormap, layer.levels, font_px, color)
 
 
-def _paint_note(painter: QPainter, rect: QRectF, note: str, font_px: float) -> None:
+def paint_note(painter: QPainter, rect: QRectF, note: str, font_px: float) -> None:
     painter.save()
     painter.fillRect(rect, _PLACEHOLDER)
     font = QFont()

@@ -10,7 +10,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
 from workbench.core import colormaps
-from workbench.core.scene import PALETTE, BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer
+from workbench.core.scene import (PALETTE, BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer,
+                                  SegmentationLayer)
+from workbench.core.scene import LinesLayer
 
 POINT_COLOR = (255, 225, 25)
 LABEL_FONT_PX = 12.0
@@ -44,6 +46,10 @@ def box_color(layer: BoxesLayer, i: int) -> tuple[int, int, int]:
     return tuple(layer.colors[i % len(layer.colors)]) if layer.colors else PALETTE[0]
 
 
+def segment_color(layer: LinesLayer, i: int) -> tuple[int, int, int]:
+    return tuple(layer.colors[i % len(layer.colors)]) if layer.colors else PALETTE[0]
+
+
 def point_colors(layer: PointsLayer) -> list[tuple[int, int, int]]:
     n = len(layer.points)
     return [tuple(layer.colors[i % len(layer.colors)]) if layer.colors else POINT_COLOR for i in range(n)]
@@ -59,8 +65,11 @@ def content_size(layers: list[Layer]) -> tuple[int, int]:
             return layer.data.shape[1], layer.data.shape[0]
         if isinstance(layer, MaskLayer) and layer.masks.ndim == 3:
             return layer.masks.shape[2], layer.masks.shape[1]
+        if isinstance(layer, SegmentationLayer):
+            return layer.mask.shape[1], layer.mask.shape[0]
     extent = [np.asarray(l.boxes).reshape(-1, 2) for l in layers if isinstance(l, BoxesLayer)]
     extent += [np.asarray(l.points).reshape(-1, 2) for l in layers if isinstance(l, PointsLayer)]
+    extent += [np.asarray(l.segments).reshape(-1, 2) for l in layers if isinstance(l, LinesLayer)]
     pts = np.concatenate(extent) if extent else np.zeros((0, 2))
     if len(pts) == 0:
         raise ValueError("nothing to draw: no image, heatmap, mask, boxes or points")
@@ -97,10 +106,17 @@ def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], unit: flo
         elif isinstance(layer, MaskLayer):
             if len(layer.masks):
                 painter.drawImage(rect, to_qimage(layer.rgba()))
+        elif isinstance(layer, SegmentationLayer):
+            painter.drawImage(rect, to_qimage(layer.rgba()))
         elif isinstance(layer, BoxesLayer):
             _paint_boxes(painter, rect, layer, sx, sy, unit)
         elif isinstance(layer, PointsLayer):
             _paint_points(painter, rect, layer, sx, sy, unit)
+        elif isinstance(layer, LinesLayer):
+            _paint_lines(painter, rect, layer, sx, sy, unit)
+    for layer in layers:
+        if isinstance(layer, SegmentationLayer) and layer.visible:
+            _paint_legend(painter, rect, layer, unit)
     painter.restore()
 
 
@@ -138,3 +154,38 @@ def _paint_points(painter: QPainter, rect: QRectF, layer: PointsLayer, sx: float
     for (x, y), color in zip(np.asarray(layer.points, np.float64).reshape(-1, 2), point_colors(layer)):
         painter.setBrush(QBrush(_qcolor(color, layer.opacity)))
         painter.drawEllipse(QPointF(rect.left() + x * sx, rect.top() + y * sy), radius, radius)
+
+
+def _paint_legend(painter: QPainter, rect: QRectF, layer: SegmentationLayer, unit: float) -> None:
+    """A swatch, name and pixel share per shown class, in the panel's top-right corner."""
+    rows = [(color, f"{name} {100 * f:.1f}%") for _c, name, color, f in layer.legend()]
+    if not rows:
+        return
+    font = QFont()
+    font.setPixelSize(max(6, round(LABEL_FONT_PX * unit)))
+    fm = QFontMetricsF(font)
+    painter.setFont(font)
+    pad, line = 3 * unit, fm.height()
+    width = line + pad + max(fm.horizontalAdvance(t) for _, t in rows) + 3 * pad
+    box = QRectF(rect.right() - width - pad, rect.top() + pad, width, len(rows) * line + 2 * pad)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QBrush(QColor(255, 255, 255, 200)))
+    painter.drawRect(box)
+    for i, (color, text) in enumerate(rows):
+        y = box.top() + pad + i * line
+        swatch = QRectF(box.left() + pad, y + 0.15 * line, 0.7 * line, 0.7 * line)
+        painter.setPen(QPen(QColor(0, 0, 0), max(1.0, unit * 0.5)))
+        painter.setBrush(QBrush(_qcolor(color)))
+        painter.drawRect(swatch)
+        painter.setPen(QColor(0, 0, 0))
+        painter.drawText(QRectF(swatch.right() + pad, y, box.right() - swatch.right() - pad, line),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+def _paint_lines(painter: QPainter, rect: QRectF, layer: LinesLayer, sx: float, sy: float, unit: float) -> None:
+    for i, ((x0, y0), (x1, y1)) in enumerate(np.asarray(layer.segments, np.float64).reshape(-1, 2, 2)):
+        pen = QPen(_qcolor(segment_color(layer, i), layer.opacity), layer.line_width * unit)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.drawLine(QPointF(rect.left() + x0 * sx, rect.top() + y0 * sy),
+                         QPointF(rect.left() + x1 * sx, rect.top() + y1 * sy))

@@ -5,11 +5,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsRectItem
 
 from workbench.core import colormaps
-from workbench.core.scene import BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer
-from workbench.figure.paint import box_color, label_text_color, point_colors
+from workbench.core.scene import (BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer,
+                                  SegmentationLayer)
+from workbench.core.scene import LinesLayer
+from workbench.figure.paint import box_color, label_text_color, point_colors, segment_color
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
@@ -17,9 +19,17 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 _LABEL_INSIDE_BELOW = 0.06
 
 
+def _box_pen(color: tuple[int, int, int], width: float) -> QPen:
+    pen = QPen(QColor(*color))
+    pen.setWidthF(width)
+    pen.setCosmetic(True)
+    pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+    return pen
+
+
 def item_opacity(layer: Layer) -> float:
     # a mask's opacity is already in the alpha channel of layer.rgba()
-    return 1.0 if isinstance(layer, MaskLayer) else layer.opacity
+    return 1.0 if isinstance(layer, (MaskLayer, SegmentationLayer)) else layer.opacity
 
 
 class LayerGraphics:
@@ -33,18 +43,23 @@ class LayerGraphics:
         self.root = pg.ItemGroup()
         self.items: list[QGraphicsItem] = []
         self.image_item: pg.ImageItem | None = None
+        self.box_items: list[QGraphicsRectItem] = []   # reused across redraws, spares hidden
+        self.labels: list[pg.TextItem] = []
+        self.halo: QGraphicsRectItem | None = None
 
     def render(self, layer: Layer, size: tuple[int, int] | None, z: int, selected: int | None = None) -> None:
         """Draw ``layer``; ``size`` is the (width, height) of the canvas image, if any."""
         self.root.setZValue(z)
         self.root.setVisible(layer.visible)
         self.root.setOpacity(item_opacity(layer))
-        if isinstance(layer, (ImageLayer, HeatmapLayer, MaskLayer)):
+        if isinstance(layer, (ImageLayer, HeatmapLayer, MaskLayer, SegmentationLayer)):
             self._render_raster(layer, size)
         elif isinstance(layer, BoxesLayer):
             self._render_boxes(layer, size, selected)
         elif isinstance(layer, PointsLayer):
             self._render_points(layer)
+        elif isinstance(layer, LinesLayer):
+            self._render_lines(layer)
 
     def dispose(self) -> None:
         scene = self.root.scene()
@@ -57,6 +72,7 @@ class LayerGraphics:
             if item.scene() is not None:
                 item.scene().removeItem(item)
         self.items = []
+        self.box_items, self.labels, self.halo = [], [], None
 
     def _render_raster(self, layer: Layer, size: tuple[int, int] | None) -> None:
         if self.image_item is None:
@@ -72,6 +88,8 @@ class LayerGraphics:
             hi = hi if hi > lo else lo + 1.0
             data = np.nan_to_num(np.asarray(layer.data, np.float32), nan=lo)
             item.setImage(data, levels=(lo, hi), lut=colormaps.lut(layer.colormap), autoLevels=False)
+        elif isinstance(layer, SegmentationLayer):
+            item.setImage(layer.rgba(), levels=(0, 255), autoLevels=False)
         else:
             rgba = layer.rgba() if len(layer.masks) else np.zeros((1, 1, 4), np.uint8)
             item.setImage(rgba, levels=(0, 255), autoLevels=False)
@@ -80,33 +98,50 @@ class LayerGraphics:
         item.setRect(QRectF(0, 0, width, height))
 
     def _render_boxes(self, layer: BoxesLayer, size: tuple[int, int] | None, selected: int | None) -> None:
-        self._clear()
+        """Update the layer's box and label items in place; redraws after a slider move create
+        no items unless there are more boxes than ever before."""
+        if self.items and not self.box_items and not self.labels:
+            self._clear()
         height = size[1] if size else None
-        for i, (x0, y0, x1, y1) in enumerate(np.asarray(layer.boxes, np.float64).reshape(-1, 4)):
+        boxes = np.asarray(layer.boxes, np.float64).reshape(-1, 4)
+        while len(self.box_items) < len(boxes):
+            self.box_items.append(self._adopt(QGraphicsRectItem()))
+        shown_labels = 0
+        for i, (x0, y0, x1, y1) in enumerate(boxes):
             rect = QRectF(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
             color = box_color(layer, i)
-            if i == selected:
-                self._add(self._rect(rect, (255, 255, 255), layer.line_width + 4, z=1))
-                self._add(self._rect(rect, color, layer.line_width + 1, z=2))
-            else:
-                self._add(self._rect(rect, color, layer.line_width, z=0))
+            item = self.box_items[i]
+            item.setRect(rect)
+            item.setPen(_box_pen(color, layer.line_width + (1 if i == selected else 0)))
+            item.setZValue(2 if i == selected else 0)
+            item.setVisible(True)
             text = layer.texts[i] if i < len(layer.texts) else ""
             if text:
+                if shown_labels == len(self.labels):
+                    self.labels.append(self._adopt(pg.TextItem("")))
+                label = self.labels[shown_labels]
+                shown_labels += 1
                 inside = height is not None and rect.top() < _LABEL_INSIDE_BELOW * height
-                label = pg.TextItem(text, color=label_text_color(color), fill=pg.mkBrush(*color),
-                                    anchor=(0, 0) if inside else (0, 1))
+                label.setText(text, color=label_text_color(color))
+                label.fill = pg.mkBrush(*color)
+                label.setAnchor((0, 0) if inside else (0, 1))
                 label.setPos(rect.left(), rect.top())
                 label.setZValue(3 if i == selected else 0.5)
-                self._add(label)
+                label.setVisible(True)
+        for item in self.box_items[len(boxes):] + self.labels[shown_labels:]:
+            item.setVisible(False)
+        if selected is not None and 0 <= selected < len(boxes):
+            if self.halo is None:
+                self.halo = self._adopt(QGraphicsRectItem())
+            self.halo.setRect(self.box_items[selected].rect())
+            self.halo.setPen(_box_pen((255, 255, 255), layer.line_width + 4))
+            self.halo.setZValue(1)
+            self.halo.setVisible(True)
+        elif self.halo is not None:
+            self.halo.setVisible(False)
 
-    def _rect(self, rect: QRectF, color: tuple[int, int, int], width: float, z: float) -> QGraphicsRectItem:
-        item = QGraphicsRectItem(rect)
-        pen = QPen(QColor(*color))
-        pen.setWidthF(width)
-        pen.setCosmetic(True)
-        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-        item.setPen(pen)
-        item.setZValue(z)
+    def _adopt(self, item: QGraphicsItem) -> QGraphicsItem:
+        self._add(item)
         return item
 
     def _render_points(self, layer: PointsLayer) -> None:
@@ -115,6 +150,17 @@ class LayerGraphics:
         scatter = pg.ScatterPlotItem(pos=pts, size=layer.size, pxMode=True, pen=pg.mkPen(0, 0, 0),
                                      brush=[pg.mkBrush(*c) for c in point_colors(layer)])
         self._add(scatter)
+
+    def _render_lines(self, layer: LinesLayer) -> None:
+        self._clear()
+        for i, ((x0, y0), (x1, y1)) in enumerate(np.asarray(layer.segments, np.float64).reshape(-1, 2, 2)):
+            pen = QPen(QColor(*segment_color(layer, i)))
+            pen.setWidthF(layer.line_width)
+            pen.setCosmetic(True)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            item = QGraphicsLineItem(x0, y0, x1, y1)
+            item.setPen(pen)
+            self._add(item)
 
     def _add(self, item: QGraphicsItem) -> None:
         item.setParentItem(self.root)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPush
 from workbench.core.display import DisplayOptions, compare_levels, display_layer
 from workbench.figure.compare import ComparePanel, CompareLayout, bar_width, export_compare, fit_layout, paint_compare
 from workbench.ui.attribution_dock import attribution_methods
+from workbench.ui.export_dialog import export_with_dialog
 
 KEY_PREFIX = "compare:"
 DEFAULT_METHODS = ("saliency", "integrated-gradients", "gradcam", "occlusion")
@@ -269,14 +270,4 @@ class CompareView(QWidget):
         self.compare_button.setEnabled(bool(methods))
 
     def _export_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-        path, _ = QFileDialog.getSaveFileName(self, "Export Comparison", str(Path.home() / "compare.png"),
-                                              "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)")
-        if not path:
-            return
-        try:
-            self.export(path)
-        except (OSError, ValueError) as e:
-            self.message.emit(f"Could not export the comparison: {e}")
-            return
-        self.message.emit(f"Saved {path}")
+        export_with_dialog(self, "Export Comparison", "compare.png", self.export, self.message.emit)

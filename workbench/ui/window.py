@@ -12,22 +12,25 @@ from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QG
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QTabWidget, QWidget
 
 from workbench.core import scene
-from workbench.core.results import ActivationGrid, Detections, ImageGrid, Result
+from workbench.core.results import ActivationGrid, Detections, ImageGrid, Result, SegMask
 from workbench.ui import image_io, theme
 from workbench.ui.attribution_dock import AttributionDock
 from workbench.ui.canvas import Canvas
 from workbench.ui.compare_view import CompareView
+from workbench.ui.detection_dock import DetectionDock
 from workbench.ui.grid_view import GridView
 from workbench.ui.layers_dock import LayersDock
 from workbench.ui.lazy_tab import LazyTab
 from workbench.ui.method_dock import MethodDock
 from workbench.ui.model_dock import ModelDock
+from workbench.ui.region_dock import RegionDock
+from workbench.ui.segmentation_legend import SegmentationLegend
 from workbench.ui.settings import THEMES, Settings
 from workbench.ui.status import JobStatus, Notice
+from workbench.ui.export_dialog import ask_save_path
 
 METHOD_KEY = "method"
 IMAGE_TAB, GRID_TAB, COMPARE_TAB = 0, 1, 2
-FIGURE_FILTER = "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"
 
 
 class MainWindow(QMainWindow):
@@ -63,6 +66,8 @@ class MainWindow(QMainWindow):
         self.views.addTab(self.latent, "Latent")
         self.gan_lab = LazyTab(lambda: _gan_lab(engine))
         self.views.addTab(self.gan_lab, "GAN lab")
+        self.detectors = LazyTab(lambda: _detector_compare(engine, lambda: self.image, self.status.show_note))
+        self.views.addTab(self.detectors, "Detectors")
         self.setCentralWidget(self.views)
 
         self.model_dock = ModelDock(engine, self)
@@ -72,10 +77,15 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.method_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.layers_dock)
         self.attribution_dock = AttributionDock(engine, self)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.attribution_dock)
-        self.tabifyDockWidget(self.layers_dock, self.attribution_dock)
+        self.detection_dock = DetectionDock(engine, self)
+        self.region_dock = RegionDock(engine, self)
+        self.segmentation_legend = SegmentationLegend(self.canvas)
+        for dock in (self.attribution_dock, self.detection_dock, self.region_dock, self.segmentation_legend):
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.tabifyDockWidget(self.layers_dock, dock)
         self.layers_dock.raise_()
-        self.docks = (self.model_dock, self.method_dock, self.layers_dock, self.attribution_dock)
+        self.docks = (self.model_dock, self.method_dock, self.layers_dock, self.attribution_dock,
+                      self.detection_dock, self.region_dock, self.segmentation_legend)
 
         self.notice = Notice(self.views)
         self.status = JobStatus(self.statusBar(), engine, self.notice)
@@ -101,6 +111,13 @@ class MainWindow(QMainWindow):
         self.method_dock.registryReady.connect(self.attribution_dock.set_registry)
         self.model_dock.modelLoaded.connect(self.attribution_dock.set_model)
         self.model_dock.modelLoaded.connect(self._show_latent_model)
+        self.detection_dock.attach_canvas(self.canvas)
+        self.detection_dock.detectionsShown.connect(self._on_detections_shown)
+        self.detection_dock.message.connect(self.status.show_note)
+        self.method_dock.registryReady.connect(self.detection_dock.set_registry)
+        self.model_dock.modelLoaded.connect(self.detection_dock.set_model)
+        self.region_dock.follow(self.detection_dock)
+        self.region_dock.message.connect(self.status.show_note)
 
         self._build_menus()
         self._restore()
@@ -111,6 +128,7 @@ class MainWindow(QMainWindow):
         self.engine.cancel(METHOD_KEY)  # a result still coming was made for the old image
         self.image = image
         self.attribution_dock.set_image(image)
+        self.detection_dock.set_image(image)
         self.canvas.set_image(image)
         self.canvas.clear_overlays()
         self.grid_view.clear()
@@ -135,6 +153,10 @@ class MainWindow(QMainWindow):
             self.grid_result = result
             self.grid_view.set_grid(result)
             self.views.setCurrentIndex(GRID_TAB)
+        elif isinstance(result, Detections) and self.image is not None:
+            self.detection_dock.show_result(result)   # filters, table and stages; emits detectionsShown
+            self.detection_dock.raise_()
+            return
         else:
             layers = scene.layers_for(result)
             if not layers:
@@ -143,6 +165,8 @@ class MainWindow(QMainWindow):
             self.canvas.replace_overlays(layers)
             self.image_result = result
             self.views.setCurrentIndex(IMAGE_TAB)
+            if isinstance(result, SegMask):
+                self.segmentation_legend.raise_()
         self.resultShown.emit(result)
 
     def show_channel(self, index: int) -> None:
@@ -182,7 +206,16 @@ class MainWindow(QMainWindow):
     def _on_canvas_clicked(self, x: float, y: float) -> None:
         self.statusBar().showMessage(f"x {x:.1f}, y {y:.1f}", 4000)
 
-    def _on_box_clicked(self, _layer_id: int, index: int) -> None:
+    def _on_detections_shown(self, result: Result) -> None:
+        self.image_result = result
+        self.views.setCurrentIndex(IMAGE_TAB)
+        self.resultShown.emit(result)
+
+    def _on_box_clicked(self, layer_id: int, index: int) -> None:
+        text = self.detection_dock.box_text(layer_id, index)
+        if text is not None:
+            self.statusBar().showMessage(text, 6000)
+            return
         r = self.image_result
         if isinstance(r, Detections) and 0 <= index < len(r.boxes):
             label = int(r.labels[index])
@@ -196,12 +229,9 @@ class MainWindow(QMainWindow):
 
     def export_figure(self, path: str | None = None, scale: float | None = None) -> Path | None:
         if path is None:
-            path, chosen = QFileDialog.getSaveFileName(self, "Export Figure", self._export_dir("figure.png"),
-                                                       FIGURE_FILTER)
-            if not path:
+            path = ask_save_path(self, "Export Figure", self._export_dir("figure.png"))
+            if path is None:
                 return None
-            if not Path(path).suffix:
-                path += "." + chosen.split("*.")[1].rstrip(")")
         if scale is None:
             scale = 1.0
             if Path(path).suffix.lower() == ".png":
@@ -352,6 +382,13 @@ class MainWindow(QMainWindow):
             self.latent.content.set_model(handle)
         if handle.task in ("generate", "autoencode"):
             self.views.setCurrentWidget(self.latent)
+
+
+def _detector_compare(engine: QObject, image_source, show_note) -> QWidget:
+    from workbench.ui.detector_compare import DetectorCompare
+    view = DetectorCompare(engine, image_source)
+    view.message.connect(show_note)
+    return view
 
 
 def _gan_lab(engine: QObject) -> QWidget:

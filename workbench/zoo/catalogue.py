@@ -167,6 +167,25 @@ for _name, _masks, _description in (
         train=_detector_trainer(_name), description=_description, extra={"masks": _masks}))
 
 
+def _train_segmenter(out_dir: Path) -> dict:
+    from workbench.zoo.train_segmentation import train_segmenter
+    return train_segmenter(Path(out_dir))
+
+
+def _register_segmenter() -> None:
+    from workbench.zoo.segmentation_data import SEGMENTATION_LABELS
+    from workbench.zoo.segmentation_nets import ShapesUNet
+    classifier = ZOO["shapes-cnn"]  # the encoder starts from it, so it eats the same input
+    register(ZooEntry(
+        name="shapes-segmenter", task="segment", build=lambda: ShapesUNet(len(SEGMENTATION_LABELS)),
+        labels=list(SEGMENTATION_LABELS), input_size=(128, 128), mean=classifier.mean,
+        std=classifier.std, grayscale=False, train=_train_segmenter,
+        description="U-Net: background and the six shapes, per pixel, in 128x128 scenes"))
+
+
+_register_segmenter()
+
+
 def _register_generative() -> None:
     from workbench.zoo.generative import SPECS
     for spec in SPECS.values():

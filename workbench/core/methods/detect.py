@@ -1,4 +1,4 @@
-"""A detector's whole pipeline: final boxes and masks, region proposals, boxes before NMS."""
+"""A detector's whole pipeline: final boxes, masks and keypoints, region proposals, boxes before NMS."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,5 +29,5 @@ def run(ctx: Context, p: Params) -> DetectionPipeline:
 
 
 METHOD = Method(name="detect", tasks=("detect",), params=Params, run=run, title="Detect",
-                description="Final detections and masks, with the region proposals and the "
-                            "boxes before NMS; replay NMS at any IoU.")
+                description="Final detections with their masks or keypoints, the region proposals "
+                            "and the boxes before NMS; replay NMS at any IoU.")
