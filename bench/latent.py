@@ -11,6 +11,9 @@ For each bundled generator (the AE and VAE decoders, the DCGAN and SNGAN generat
   the worker thread (what the latency would be with a core free for each).
 Budget: slider-to-painted p95 <= 8 ms on CPU. The ratio is slider-to-painted p50 / bare p50.
 --window runs the explorer as a tab of the main window (status bar and docks listening too).
+On a machine shared with other busy processes every hand-off between the two threads waits for a
+core; ``chrt -f 1 python bench/latent.py`` (real-time priority) shows the latency with a core free
+for each thread, and the header says which scheduler ran the bench.
 
     python bench/latent.py [--seconds 3] [--device cpu] [--models digits-ae,...] [--window]
 """
@@ -68,6 +71,14 @@ def generator_handle(name: str):
             source = "weights file"
         pre = Preprocess(Geometry((SIDE, SIDE)), (0.0,), (1.0,), grayscale=True)
         return ModelHandle(f"zoo:{name}", module, spec.task, pre, latent_dim=spec.latent_dim), source
+
+
+def scheduler_name() -> str:
+    policy = os.sched_getscheduler(0) if hasattr(os, "sched_getscheduler") else None
+    names = {getattr(os, n, None): label for n, label in
+             (("SCHED_OTHER", "normal"), ("SCHED_FIFO", "real-time (FIFO)"), ("SCHED_RR", "real-time (RR)"),
+              ("SCHED_BATCH", "batch"), ("SCHED_IDLE", "idle"))}
+    return names.get(policy, "unknown") if policy is not None else "unknown"
 
 
 def percentiles(ms: list[float]) -> tuple[float, float]:
@@ -233,7 +244,7 @@ def main() -> int:
     print(f"latent slider to pixels on {engine.device_name}, {RATE_HZ:.0f} Hz slider moves for {args.seconds:g} s "
           f"per model, {'in the main window' if args.window else 'panel alone'}, Qt platform "
           f"{app.platformName()}, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f}")
+          f"{os.getloadavg()[0]:.1f}, {scheduler_name()} scheduling")
     print(f"engine round trip of an empty job: p50 {empty[0]:.2f} ms, p95 {empty[1]:.2f} ms")
     print(f"{'':14} {'bare decode':>13} {'bare @60 Hz':>13} {'slider->setImage':>17} {'slider->painted':>16} "
           f"{'ratio':>6} {'CPU per move':>14}")

@@ -74,3 +74,43 @@ def test_models_and_methods_list_what_exists():
     for name in ("filters", "activations", "occlusion", "gradcam", "edge-baseline"):
         assert f"\n{name}  [" in "\n" + methods.stdout
     assert "window = " in methods.stdout
+
+
+def test_fid_writes_a_score_table_beside_the_card_and_real_digits(tmp_path):
+    out = workbench("run", "fid", "--model", "zoo:digits-dcgan", "--set", "n=200", "--out", str(tmp_path / "f.png"),
+                    "--npz", str(tmp_path / "f.npz"))
+    assert out.returncode == 0, out.stderr
+    assert non_blank(tmp_path / "f.png")
+    width, height = Image.open(tmp_path / "f.png").size
+    assert width > height        # a table above a bar chart, wider than tall
+    data = np.load(tmp_path / "f.npz")
+    assert int(data["n"]) == 200 and int(data["class_counts"].sum()) == 200
+    assert 0 < float(data["fid"]) < 5 and float(data["is_mean"]) > 1
+
+    from workbench.core.methods._scores import Scores
+    from workbench.figure import render, scores
+    from workbench.zoo import catalogue
+    result = Scores(method="fid", model="zoo:digits-dcgan", params={"n": 200, "seed": 0}, title="fid",
+                    values={k: data[k].tolist() for k in ("n", "fid", "kid_mean", "kid_std", "is_mean", "is_std",
+                                                          "class_counts")})
+    card = catalogue.card("digits-dcgan")["metrics"]
+    columns = scores.columns_for(result)
+    assert [c.header for c in columns] == ["this run", "model card", "real digits"]
+    assert columns[0].detail == "n=200, seed 0"
+    svg = render.export_result(result, None, tmp_path / "f.svg").read_text()
+    for cell in (f"{float(data['fid']):.3f}", f"{card['fid']:.3f}", f"{card['real_train_digits']['fid']:.3f}",
+                 f"{card['real_train_digits']['is_mean']:.2f} ± {card['real_train_digits']['is_std']:.2f}"):
+        assert cell in svg, cell
+
+
+def test_scores_without_a_card_show_one_column_and_refuse_when_empty(tmp_path):
+    from workbench.core.methods._scores import Scores
+    from workbench.figure import render, scores
+    result = Scores(method="fid", model="file:/x.pt", values={"fid": 1.5, "kid_mean": 0.01, "kid_std": 0.002,
+                                                              "is_mean": 3.0, "is_std": 0.1})
+    assert [c.header for c in scores.columns_for(result)] == ["this run"]
+    assert scores.format_score(result.values, "kid") == "0.0100 ± 0.0020"
+    assert scores.format_score({}, "is") == "–"
+    assert non_blank(render.export_result(result, None, tmp_path / "s.png"))
+    with pytest.raises(ValueError, match="npz"):
+        render.export_result(Scores(values={"n": 3}), None, tmp_path / "e.png")

@@ -41,6 +41,28 @@ def test_decode_equals_the_models_own_decode(vae):
     np.testing.assert_array_equal(ls.decode_batch(vae, np.stack([z, -z]))[0], image)
 
 
+def test_single_latent_decode_uses_torchs_own_kernels_and_restores_onednn():
+    g = fresh_handle("gan")
+    zs = gen.noise(8, 32, 5)
+    assert torch._C._get_mkldnn_enabled()      # torch's default
+    with torch.no_grad():
+        with_onednn = g.module(torch.from_numpy(zs)).numpy()
+        torch._C._set_mkldnn_enabled(False)
+        try:
+            native = np.stack([g.module(torch.from_numpy(z)[None])[0].numpy() for z in zs])
+        finally:
+            torch._C._set_mkldnn_enabled(True)
+    images = np.stack([ls.decode(g, z) for z in zs])
+    assert torch._C._get_mkldnn_enabled(), "the decode must switch oneDNN back on"
+    np.testing.assert_array_equal(images, np.round(native[:, 0].clip(0, 1) * 255).astype(np.uint8))
+    # the kernels agree to float rounding: at most one grey level apart, anywhere
+    assert np.abs(images.astype(int) - np.round(with_onednn[:, 0] * 255).astype(int)).max() <= 1
+    with ls.single_latent_mode():
+        assert not torch._C._get_mkldnn_enabled() and torch.get_num_threads() == 1
+        assert torch.is_inference_mode_enabled()
+    assert torch._C._get_mkldnn_enabled()
+
+
 def test_gan_decodes_through_its_generator():
     g = fresh_handle("gan")
     z = ls.random_latent(g, seed=3)

@@ -191,6 +191,56 @@ def test_busy_changes_once_each_way(engine, qtbot):
     assert not engine.is_busy
 
 
+def test_a_quiet_job_is_announced_right_before_its_first_signal(engine, qtbot):
+    from workbench.engine import worker as W
+
+    sent: list[str] = []
+    events: list = []
+    engine.started.connect(lambda k: events.append(("started", k)))
+    engine.progress.connect(lambda k, f, m: events.append(("progress", k, f)))
+    engine.done.connect(lambda k, r: events.append(("done", k, r)))
+    engine._worker.event.connect(lambda job_id, kind, payload: sent.append(kind))
+
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: k == "b"):
+        engine.submit("a", lambda jc: "A", quiet=True)
+        engine.submit("b", lambda jc: jc.progress(0.5) or "B", quiet=True)
+    assert events == [("started", "a"), ("done", "a", "A"),
+                      ("started", "b"), ("progress", "b", 0.5), ("done", "b", "B")]
+    assert W.STARTED not in sent, "the worker must not announce a quiet job"
+
+    events.clear()
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS):
+        engine.submit("c", lambda jc: "C")
+    assert events == [("started", "c"), ("done", "c", "C")]
+    assert engine._unannounced == set() and not engine.is_busy
+
+
+def test_a_superseded_quiet_job_stays_silent_and_latest_still_wins(engine, qtbot):
+    blocker = Blocker()
+    started, done = record(engine.started), record(engine.done)
+    engine.submit("slider", blocker, quiet=True)
+    assert blocker.running.wait(1.0)
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: r == 3):
+        for i in range(4):
+            engine.submit("slider", lambda jc, i=i: i, quiet=True)
+    qtbot.wait(50)
+    assert blocker.saw_cancel
+    assert started == [("slider",)] and done == [("slider", 3)]
+    assert engine._unannounced == set()
+
+
+def test_cancelling_a_quiet_job_says_cancelled_and_nothing_else(engine, qtbot):
+    blocker = Blocker()
+    started, done = record(engine.started), record(engine.done)
+    engine.submit("k", blocker, quiet=True)
+    assert blocker.running.wait(1.0)
+    with qtbot.waitSignal(engine.cancelled, timeout=TIMEOUT_MS) as sig:
+        engine.cancel("k")
+    assert sig.args == ["k"] and started == [] and done == []
+    qtbot.waitUntil(lambda: not engine.is_busy, timeout=TIMEOUT_MS)
+    assert engine._unannounced == set()
+
+
 def fake_gpu(monkeypatch):
     monkeypatch.setattr(devices, "choose_device", lambda preference="auto": torch.device("cuda"))
 

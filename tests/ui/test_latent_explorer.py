@@ -60,6 +60,41 @@ def test_moving_a_slider_shows_the_decode_of_the_new_latent(qtbot, engine, vae_p
     assert not np.array_equal(shown, before)
 
 
+def test_slider_decodes_leave_the_status_bar_alone_while_slow_jobs_show(qtbot, engine, vae_panel):
+    import time
+
+    from PySide6.QtWidgets import QMainWindow
+
+    from workbench.ui.status import SHOW_AFTER_MS, JobStatus, Notice
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    status = JobStatus(window.statusBar(), engine, Notice(window))
+    window.show()
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    seen_shown: list[bool] = []
+    engine.done.connect(lambda *_: seen_shown.append(status.shown or status.progress.isVisible()))
+
+    slider = vae_panel.sliders.slider(1)
+    for tick in (100, 250, 400, 550):
+        with qtbot.waitSignal(vae_panel.imageShown, timeout=TIMEOUT_MS):
+            slider.setValue(tick)
+    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS):
+        engine.submit("quick", lambda jc: 1)       # announced, but over long before 300 ms
+    qtbot.wait(SHOW_AFTER_MS + 100)
+    assert messages == [] and seen_shown and not any(seen_shown)
+    assert not status.progress.isVisible() and not status.cancel_button.isVisible()
+
+    t0 = time.perf_counter()
+    engine.submit("slow", lambda jc: time.sleep(1.0) or 2)
+    qtbot.waitUntil(lambda: status.progress.isVisible(), timeout=TIMEOUT_MS)
+    assert time.perf_counter() - t0 >= SHOW_AFTER_MS / 1000 * 0.9
+    assert status.cancel_button.isVisible() and window.statusBar().currentMessage() == "slow: working…"
+    qtbot.waitUntil(lambda: not status.progress.isVisible(), timeout=TIMEOUT_MS)
+    assert window.statusBar().currentMessage() == "" and not status.shown
+
+
 def test_a_fast_drag_ends_on_the_last_latent(qtbot, engine, vae_panel):
     panel = vae_panel
     slider = panel.sliders.slider(0)
@@ -114,8 +149,17 @@ def test_interpolation_scrub_shows_frame_i_and_exports(qtbot, engine, vae_panel,
     bar.set_playing(False)
     assert bar.play.text() == "Play" and not bar.timer.isActive()
 
+    bar.fps.setValue(10)
     with Image.open(bar.export(tmp_path / "path.gif")) as gif:
-        assert gif.n_frames == 6 and gif.info["loop"] == 0
+        # it plays: six frames, each shown for 1/10 s, looping, each the decoded frame enlarged
+        assert gif.is_animated and gif.n_frames == 6 and gif.info["loop"] == 0
+        factor = gif.size[0] // 32
+        assert gif.size == (32 * factor, 32 * factor) and factor >= 8
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            assert gif.info["duration"] == 100
+            shown = np.asarray(gif.convert("L"))[::factor, ::factor]
+            np.testing.assert_array_equal(shown, frames[i])
     strip = np.asarray(Image.open(bar.export(tmp_path / "path.png")).convert("L"))
     # one panel per frame on the white page: count the non-white runs across the panels' middle row
     panel_rows = np.flatnonzero((strip < 250).mean(1) > 0.5)

@@ -8,13 +8,13 @@ import torch
 from workbench import api
 from workbench.cli import main as cli
 from workbench.core.context import CancelToken, Cancelled
-from workbench.core.latent import grid_values
-from workbench.core.metrics import fid, inception_score
 from workbench.core.runner import context, run_method
 from workbench.plugins import default_registry
 from workbench.zoo import generative, sample_quality
 from workbench.zoo.catalogue import MODELS_DIR
 from workbench.zoo.digits import load_split
+from workbench.zoo.latent import grid_values
+from workbench.zoo.metrics import fid, inception_score
 from workbench.zoo.train_generative import reconstruction_mse, vae_bound
 
 AUTOENCODERS = ["digits-ae", "digits-vae"]
@@ -182,3 +182,38 @@ def test_methods_are_registered_for_latent_models_only():
         m = reg.get(name)
         assert set(m.tasks) == {"generate", "autoencode"} and not m.needs_image
         assert m.is_generator()
+
+
+ABOVE_ZOO = ("workbench.core", "workbench.engine", "workbench.ui", "workbench.figure", "workbench.api",
+             "workbench.cli", "workbench.plugins", "workbench.app")
+
+
+def test_zoo_imports_nothing_above_it():
+    """DESIGN: ui -> engine -> core -> zoo; zoo is the ground floor and reaches up to nobody."""
+    import ast
+    from pathlib import Path
+
+    import workbench.zoo
+
+    offenders = []
+    for path in sorted(Path(workbench.zoo.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if isinstance(node, ast.ImportFrom) and node.module == "workbench":
+                names = [f"workbench.{a.name}" for a in node.names]
+            offenders += [f"{path.name}:{node.lineno} {n}" for n in names
+                          if any(n == up or n.startswith(up + ".") for up in ABOVE_ZOO)]
+    assert not offenders, offenders
+
+
+def test_core_metrics_and_latent_are_the_zoo_functions():
+    from workbench.core import latent as core_latent
+    from workbench.core import metrics as core_metrics
+    from workbench.zoo import latent as zoo_latent
+    from workbench.zoo import metrics as zoo_metrics
+
+    assert core_metrics.fid is zoo_metrics.fid and api.fid is zoo_metrics.fid
+    assert core_metrics.kid is zoo_metrics.kid and core_metrics.inception_score is zoo_metrics.inception_score
+    assert core_latent.principal_directions is zoo_latent.principal_directions
+    assert sample_quality.fid is zoo_metrics.fid

@@ -1,7 +1,10 @@
 """The Engine: the GUI thread's handle on the worker. Latest wins per key; results as signals.
 
 All public signals are emitted on the GUI thread. A job superseded by a newer one with the same
-key goes quiet: its progress, partial, done and failed never arrive.
+key goes quiet: its progress, partial, done and failed never arrive. ``started`` always comes
+before a job's other signals; for a job submitted with ``quiet=True`` it comes just before the
+first of them instead of when the job begins, which spares the GUI thread one wake-up per job
+(what a latent slider's decode, a few milliseconds of work, wants).
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ class Engine(QObject):
         self._live: dict[int, str] = {}        # job id -> key, for every job queued or running
         self._latest: dict[str, int] = {}      # key -> the job id whose signals still count
         self._cancel_asked: set[int] = set()
+        self._unannounced: set[int] = set()    # quiet jobs whose ``started`` has not been emitted
         self._busy = False
         self._thread_started = False
         self._shut_down = False
@@ -51,15 +55,20 @@ class Engine(QObject):
 
     # -- public API ---------------------------------------------------------------------------
 
-    def submit(self, key: str, fn: JobFn) -> int:
-        """Run ``fn(job_context)`` on the worker; a newer job with the same key supersedes this one."""
+    def submit(self, key: str, fn: JobFn, quiet: bool = False) -> int:
+        """Run ``fn(job_context)`` on the worker; a newer job with the same key supersedes this one.
+
+        ``quiet``: for short jobs sent often; the worker does not announce the job's start and
+        ``started`` is emitted right before its first progress, partial or outcome."""
         if self._shut_down:
             raise RuntimeError("the engine has been shut down")
-        job = Job(next(self._ids), key, fn)
+        job = Job(next(self._ids), key, fn, quiet=quiet)
         for dropped in self._queue.put(job):
             self._forget(dropped.id)
         self._live[job.id] = key
         self._latest[key] = job.id
+        if quiet:
+            self._unannounced.add(job.id)
         self._start_thread()
         self._update_busy()
         return job.id
@@ -124,6 +133,10 @@ class Engine(QObject):
         if key is None:
             return
         current = self._latest.get(key) == job_id
+        if job_id in self._unannounced:
+            self._unannounced.discard(job_id)
+            if current and job_id not in self._cancel_asked and kind != W.STARTED:
+                self.started.emit(key)
         if kind in W.TERMINAL:
             cancel_asked = job_id in self._cancel_asked
             self._forget(job_id)
@@ -151,6 +164,7 @@ class Engine(QObject):
         if key is not None and self._latest.get(key) == job_id:
             del self._latest[key]
         self._cancel_asked.discard(job_id)
+        self._unannounced.discard(job_id)
 
     def _update_busy(self) -> None:
         busy = bool(self._live) and not (self._shut_down and not self._worker.isRunning())

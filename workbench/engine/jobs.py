@@ -59,6 +59,7 @@ class Job:
     key: str
     fn: JobFn
     cancel: CancelToken = field(default_factory=CancelToken)
+    quiet: bool = False      # the worker does not report its start; see Engine.submit
 
 
 class JobQueue:

@@ -83,7 +83,8 @@ class WorkerThread(QThread):
         return self._device
 
     def _execute(self, job: Job) -> None:
-        self.event.emit(job.id, STARTED, None)
+        if not job.quiet:
+            self.event.emit(job.id, STARTED, None)
         try:
             kind, payload = self._run_with_fallback(job)
         except Exception as exc:

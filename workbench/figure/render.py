@@ -39,6 +39,8 @@ def ensure_gui_app() -> QGuiApplication:
     if app is None:
         from PySide6.QtWidgets import QApplication
         app = _app = QApplication(["workbench", "-platform", "offscreen"])
+        from workbench import singleton_refs
+        singleton_refs.install(app)
     return app
 
 
@@ -196,6 +198,9 @@ def export_result(result: Result, image: np.ndarray | None, path: str | Path, sc
     """Any result as a figure: grids as grids, everything else laid over its image."""
     if isinstance(result, ImageGrid):
         return export_grid(result, path, scale)
+    if result.kind == "scores":
+        from workbench.figure.scores import export_scores
+        return export_scores(result, path, scale)
     if isinstance(result, Frames):
         grid = ImageGrid(tiles=np.asarray(result.frames), title=result.title,
                          titles=[f"frame {i}" for i in range(len(result.frames))])

@@ -144,8 +144,12 @@ class GanLabPanel(QWidget):
         self.loss_plot.setMenuEnabled(False)
         self.loss_plot.hideButtons()
         self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.addLegend(offset=(-5, 5), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 220))
-        self.d_curve = self.loss_plot.plot(pen=pg.mkPen(200, 60, 40, width=1.5), name="D loss")
+        # the key sits in the title: a legend inside the plot would hide the newest losses, which
+        # the curves draw at the right-hand end, where a corner legend goes
+        d_color = (200, 60, 40)
+        self.loss_plot.setTitle(f"<span style='color:{_hex(d_color)}'>━ D loss</span>&nbsp;&nbsp;&nbsp;"
+                                f"<span style='color:{_hex(FAKE_COLOR)}'>━ G loss</span>", size="9pt")
+        self.d_curve = self.loss_plot.plot(pen=pg.mkPen(*d_color, width=1.5), name="D loss")
         self.g_curve = self.loss_plot.plot(pen=pg.mkPen(*FAKE_COLOR, width=1.5), name="G loss")
         top = QWidget()
         row = QHBoxLayout(top)
@@ -231,7 +235,9 @@ class GanLabPanel(QWidget):
         if with_metrics:
             self._metrics_asked = now
         self._in_flight = True
-        self.engine.submit(KEY, lambda jc: self._train(jc, config, steps, reset, with_metrics))
+        # quiet: frames follow each other while running; the lab's own Pause stops them, and the
+        # status bar stays still instead of flashing a progress bar for every frame
+        self.engine.submit(KEY, lambda jc: self._train(jc, config, steps, reset, with_metrics), quiet=True)
 
     def _train(self, jc, config: LabConfig, steps: int, reset: bool, with_metrics: bool) -> Snapshot:
         """On the worker thread: adopt ``config``, train ``steps`` steps, return a snapshot."""
@@ -369,6 +375,10 @@ class GanLabPanel(QWidget):
                              int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), text)
 
         return write_figure(path, (w * s, h * s), paint, "GAN lab")
+
+
+def _hex(rgb: tuple[int, ...]) -> str:
+    return "#" + "".join(f"{int(c):02x}" for c in rgb[:3])
 
 
 def _combo(choices: dict[str, str], current: str) -> QComboBox:

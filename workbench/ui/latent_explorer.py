@@ -1,8 +1,9 @@
 """Latent explorer: sliders over a generator's or autoencoder's latent with the decoded image live,
 random samples, a 2-D manifold grid, interpolation with export, and encoding of images.
 
-Every slider move sends one decode job under one engine key, so a fast drag never queues (latest
-wins), and the job's image goes straight onto an ImageItem. All model work runs on the worker
+Every slider move sends one quiet decode job under one engine key, so a fast drag never queues
+(latest wins) and the GUI thread wakes once per move, for the result, whose image goes straight
+onto an ImageItem. All model work runs on the worker
 through ``core.latent_session``; this panel keeps a ``LatentState`` and renders arrays.
 """
 from __future__ import annotations
@@ -172,7 +173,7 @@ class LatentExplorer(QWidget):
 
     def _decode(self, z: np.ndarray) -> None:
         handle, z = self.handle, np.array(z, np.float32)
-        self.engine.submit(DECODE, lambda jc: (z, ls.decode(ls.on_device(handle, jc.device), z)))
+        self.engine.submit(DECODE, lambda jc: (z, ls.decode(ls.on_device(handle, jc.device), z)), quiet=True)
 
     def _decode_seed(self, seed: int) -> None:
         if self.state is None:
@@ -183,7 +184,7 @@ class LatentExplorer(QWidget):
             h = ls.on_device(handle, jc.device)
             z = ls.random_latent(h, seed)
             return z, ls.decode(h, z)
-        self.engine.submit(DECODE, job)
+        self.engine.submit(DECODE, job, quiet=True)
 
     def random_sample(self) -> None:
         self.seed.setValue(int(np.random.default_rng().integers(0, MAX_SEED)))

@@ -6,16 +6,26 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushB
                                QToolButton, QWidget)
 
 MESSAGE_MS = 6000
+SHOW_AFTER_MS = 300       # jobs quicker than this never show in the status bar
 NOTICE_MS = 10000
 
 
 class JobStatus(QObject):
-    """Shows engine jobs in a status bar: a progress bar and a Cancel button while one runs."""
+    """Shows engine jobs in a status bar: a progress bar, a line of text and a Cancel button.
+
+    Only long work shows: the bar and its text appear once a job has run for ``SHOW_AFTER_MS``
+    or reports progress, so quick jobs (a latent slider's decode, a pixel readout) change
+    nothing on screen. Failures, notes and cancellations always show."""
 
     def __init__(self, bar: QStatusBar, engine: QObject, notice: "Notice"):
         super().__init__(bar)
         self.bar, self.engine, self.notice = bar, engine, notice
         self._working = ""
+        self._key: str | None = None             # the job running now, as far as signals tell
+        self._text = ""                          # what the bar will say for it once it shows
+        self._fraction: float | None = None      # its last reported progress, None: unknown
+        self._shown = False
+        self._delay = QTimer(self, singleShot=True, interval=SHOW_AFTER_MS, timeout=self._reveal)
         self.progress = QProgressBar()
         self.progress.setObjectName("jobProgress")
         self.progress.setRange(0, 1000)
@@ -29,15 +39,21 @@ class JobStatus(QObject):
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)
         bar.addPermanentWidget(self.device)
-        self._set_busy(False)
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
         engine.started.connect(self._on_started)
         engine.progress.connect(self._on_progress)
         engine.failed.connect(self._on_failed)
-        engine.done.connect(self._on_done)
-        engine.cancelled.connect(lambda key: self.bar.showMessage(f"{key}: cancelled", MESSAGE_MS))
+        engine.done.connect(self._on_finished)
+        engine.cancelled.connect(self._on_cancelled)
         engine.note.connect(self.show_note)
-        engine.busyChanged.connect(self._set_busy)
+        engine.busyChanged.connect(self._on_busy)
         engine.deviceChanged.connect(lambda name: self.device.setText(f"device: {name}"))
+
+    @property
+    def shown(self) -> bool:
+        """True while the progress bar and Cancel are on screen."""
+        return self._shown
 
     def show_note(self, text: str) -> None:
         self.bar.showMessage(text, MESSAGE_MS)
@@ -47,32 +63,71 @@ class JobStatus(QObject):
         self.bar.showMessage(text.splitlines()[0] if text else "error", MESSAGE_MS)
         self.notice.show_text(text, error=True)
 
-    def _set_busy(self, busy: bool) -> None:
-        self.progress.setVisible(busy)
-        self.cancel_button.setVisible(busy)
-        if busy:
-            self.progress.setRange(0, 0)  # indeterminate until a job reports a fraction
+    # -- engine signals --------------------------------------------------------------------------
+
+    def _on_busy(self, busy: bool) -> None:
+        if not busy:
+            self._finish()
 
     def _on_started(self, key: str) -> None:
-        self.progress.setRange(0, 0)
-        self._show_working(f"{key}: working…")
+        self._key, self._text, self._fraction = key, f"{key}: working…", None
+        if self._shown:
+            self._render()
+        else:
+            self._delay.start()
 
     def _on_progress(self, key: str, fraction: float, message: str) -> None:
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(int(round(max(0.0, min(1.0, fraction)) * 1000)))
-        self._show_working(f"{key}: {message}" if message else f"{key}: {fraction:.0%}")
+        self._key = key
+        self._fraction = max(0.0, min(1.0, fraction))
+        self._text = f"{key}: {message}" if message else f"{key}: {fraction:.0%}"
+        if self._shown:
+            self._render()
+        else:
+            self._reveal()        # a job that reports progress is long work: show it now
 
-    def _on_done(self, _key: str, _result: object) -> None:
+    def _on_finished(self, key: str, _result: object = None) -> None:
+        if key == self._key:
+            self._finish()
+
+    def _on_cancelled(self, key: str) -> None:
+        self._on_finished(key)
+        self.bar.showMessage(f"{key}: cancelled", MESSAGE_MS)
+
+    def _on_failed(self, key: str, message: str) -> None:
+        self._on_finished(key)
+        self.show_error(f"{key} failed: {message}")
+
+    # -- showing -----------------------------------------------------------------------------------
+
+    def _reveal(self) -> None:
+        if self._key is None or not getattr(self.engine, "is_busy", True):
+            return
+        self._delay.stop()
+        self._shown = True
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self._render()
+
+    def _render(self) -> None:
+        if self._fraction is None:
+            self.progress.setRange(0, 0)         # indeterminate until the job reports a fraction
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(round(self._fraction * 1000)))
+        self._working = self._text
+        self.bar.showMessage(self._text)
+
+    def _finish(self) -> None:
+        self._delay.stop()
+        self._key = None
+        if not self._shown:
+            return
+        self._shown = False
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
         # a progress line outlives its job only if nobody has said anything since
         if self.bar.currentMessage() == self._working:
             self.bar.clearMessage()
-
-    def _show_working(self, text: str) -> None:
-        self._working = text
-        self.bar.showMessage(text)
-
-    def _on_failed(self, key: str, message: str) -> None:
-        self.show_error(f"{key} failed: {message}")
 
 
 class Notice(QFrame):

@@ -15,8 +15,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from workbench.core.metrics import fid, inception_score, kid
 from workbench.zoo.digits import load_split
+from workbench.zoo.metrics import fid, inception_score, kid
 
 Extractor = Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]]
 KID_SUBSETS = 100

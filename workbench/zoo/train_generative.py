@@ -100,7 +100,7 @@ def vae_bound(model: ConvVAE, x: torch.Tensor, samples: int = 10, seed: int = 0)
 def fit_prior(model: ConvAE, x: torch.Tensor) -> None:
     """Give a plain autoencoder a sampling prior: the Gaussian of its training latents, with
     noise coordinate i along the i-th principal direction."""
-    from workbench.core.latent import principal_directions
+    from workbench.zoo.latent import principal_directions
     model.eval()
     directions, stds, mean = principal_directions(model.encode(x).double().numpy())
     model.set_prior(torch.from_numpy(mean).float(), torch.from_numpy(directions.T * stds).float())
