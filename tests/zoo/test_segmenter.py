@@ -50,7 +50,7 @@ def test_card_and_weights():
     assert c["finished"] and c["steps"] == c["planned_steps"]
     assert c["metrics"]["val_miou"] >= GOAL_MIOU
     assert set(c["per_class_iou"]["val"]) == set(e.labels)
-    assert c["train_seconds"] > 0 and "train_segmentation" in c["train_command"]
+    assert c["train_seconds"] > 0 and c["train_command"] == f"workbench train {NAME}"
     assert c["params"] == sum(p.numel() for p in e.build().parameters())
     assert e.weights_path().stat().st_size <= 20_000_000
     json.dumps(c)
