@@ -8,6 +8,10 @@ exact map's max abs difference relative to the map's max abs value, and the appr
 SSIM against the exact map.
 
     python bench/occlusion.py [--models resnet18,zoo:shapes-cnn] [--threads 1] [--repeats 3]
+                              [--skip-slow-captum]
+
+--skip-slow-captum leaves out captum at perturbations_per_eval 1 on vgg16 (many minutes on a
+small CPU, and never captum's best there); the output says so where it is skipped.
 """
 from __future__ import annotations
 
@@ -104,7 +108,10 @@ def fmt(wall: float, cpu: float) -> str:
     return f"{wall:7.2f}s [{cpu:6.2f}]"
 
 
-def bench(name: str, repeats: int, big_repeats: int, batch: int) -> None:
+SLOW_CAPTUM = {"vgg16": (1,)}     # (model, ppe) runs that --skip-slow-captum leaves out
+
+
+def bench(name: str, repeats: int, big_repeats: int, batch: int, skip_slow: bool = False) -> dict:
     model, x, window, stride = load_case(name)
     with torch.no_grad():
         target = int(model(x).argmax())
@@ -118,18 +125,37 @@ def bench(name: str, repeats: int, big_repeats: int, batch: int) -> None:
           flush=True)
     captum = {}
     for ppe in PPES:
+        if skip_slow and ppe in SLOW_CAPTUM.get(name, ()):
+            print(f"  captum ppe {ppe:<3d}      skipped (--skip-slow-captum); best taken over the others", flush=True)
+            continue
         ref, wall, cpu = timed(lambda: captum_map(model, x, window, stride, base, target, ppe), reps)
         captum[ppe] = (wall, cpu)
         print(f"  captum ppe {ppe:<3d}      {fmt(wall, cpu)}", flush=True)
     best_ppe = min(captum, key=lambda k: captum[k][0])
     best_wall, best_cpu = captum[best_ppe]
+    row = {"model": name, "captum": captum, "best_ppe": best_ppe}
     exact, wall, cpu = timed(lambda: our_map(model, x, window, stride, base, target, "exact", batch), reps)
     diff = float(np.abs(exact - ref).max() / np.abs(ref).max())
+    row["exact"] = (wall, cpu, best_wall / wall, diff)
     print(f"  ours exact         {fmt(wall, cpu)}  captum-best (ppe {best_ppe}) / ours: "
           f"{best_wall / wall:5.2f}x wall, {best_cpu / cpu:5.2f}x CPU   max|diff|/max|map| {diff:.1e}", flush=True)
     approx, wall, cpu = timed(lambda: our_map(model, x, window, stride, base, target, "approximate", batch), reps)
+    sim = ssim(exact, approx)
+    row["approximate"] = (wall, cpu, best_wall / wall, sim)
     print(f"  ours approximate   {fmt(wall, cpu)}  captum-best / ours: {best_wall / wall:5.2f}x wall, "
-          f"{best_cpu / cpu:5.2f}x CPU   SSIM vs exact {ssim(exact, approx):.3f}", flush=True)
+          f"{best_cpu / cpu:5.2f}x CPU   SSIM vs exact {sim:.3f}", flush=True)
+    return row
+
+
+def summary(rows: list[dict]) -> None:
+    print("\nsummary (wall seconds; ratio = captum-best / ours)")
+    print(f"  {'model':16s} {'captum 1':>9s} {'captum 8':>9s} {'captum 32':>9s} {'exact':>8s} {'ratio':>6s} "
+          f"{'max|d|/max':>10s} {'approx':>8s} {'ratio':>6s} {'SSIM':>6s}")
+    for r in rows:
+        c = [f"{r['captum'][p][0]:9.2f}" if p in r["captum"] else f"{'skipped':>9s}" for p in PPES]
+        e, a = r["exact"], r["approximate"]
+        print(f"  {r['model']:16s} {' '.join(c)} {e[0]:8.2f} {e[2]:5.2f}x {e[3]:10.1e} {a[0]:8.2f} {a[2]:5.2f}x "
+              f"{a[3]:6.3f}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,12 +165,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3, help="runs per setting for the small models")
     ap.add_argument("--big-repeats", type=int, default=1, help="runs per setting at 224x224")
     ap.add_argument("--batch", type=int, default=24, help="our batch size")
+    ap.add_argument("--skip-slow-captum", action="store_true",
+                    help="leave out captum at perturbations_per_eval 1 on vgg16 (it takes many minutes)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; times are medians, wall [CPU]")
-    for name in args.models.split(","):
-        bench(name.strip(), args.repeats, args.big_repeats, args.batch)
+    rows = [bench(name.strip(), args.repeats, args.big_repeats, args.batch, args.skip_slow_captum)
+            for name in args.models.split(",")]
+    summary(rows)
 
 
 if __name__ == "__main__":

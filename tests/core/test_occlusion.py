@@ -185,6 +185,23 @@ def test_exact_equals_captum(name, baseline):
     assert rel_diff(ours, ref) <= 1e-4
 
 
+@pytest.mark.parametrize("name", ["tiny-resnet", "small-vgg"])
+def test_batches_side_by_side_give_the_same_map(name):
+    model, x, window, stride = case(name)
+    with torch.no_grad():
+        target = int(model(x).argmax())
+    base = torch.zeros_like(x)
+    one = final_map(model, x, target, window, stride, base, batch_size=5)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)          # three batches at a time, each on one thread
+    try:
+        three = final_map(model, x, target, window, stride, base, batch_size=5)
+    finally:
+        torch.set_num_threads(before)
+    assert rel_diff(three, one) <= 1e-6
+    assert rel_diff(three, captum_map(model, x, window, stride, base, target)) <= 1e-4
+
+
 def test_winograd_matches_direct_convolution():
     from workbench.core.occlusion import winograd
     torch.manual_seed(0)
@@ -294,8 +311,10 @@ def test_coarse_maps_come_first_and_fill_in():
     grid = WindowGrid(40, 40, window, stride)
     updates = list(sweep(model, x, 0, grid, torch.zeros_like(x), "exact", batch_size=8))
     maps = [u for u in updates if u.attribution is not None]
-    assert len(maps) == 3 and maps[-1].final and not maps[0].final
-    assert maps[0].done < maps[1].done < maps[2].done == len(grid)
+    assert len(maps) >= 3 and maps[-1].final and not any(u.final for u in maps[:-1])
+    assert maps[0].done == 16                         # every 4th position of the 13 x 13 grid
+    assert [u.done for u in maps] == sorted({u.done for u in maps})
+    assert maps[-1].done == maps[-1].total == len(grid)
     dones = [u.done for u in updates]
     assert dones == sorted(dones)
 
@@ -398,3 +417,33 @@ def test_ssim_matches_the_reference_formula():
 def cv_smooth(v):
     import cv2
     return cv2.GaussianBlur(v, (0, 0), 2.0)
+
+
+def test_sweep_leaves_the_thread_count_alone():
+    model, x, window, stride = case("tiny-resnet")
+    grid = WindowGrid(40, 40, window, stride)
+    before = torch.get_num_threads()
+    list(sweep(model, x, 0, grid, torch.zeros_like(x), "exact", batch_size=8))
+    assert torch.get_num_threads() == before
+    token = CancelToken()
+    updates = sweep(model, x, 0, grid, torch.zeros_like(x), "exact", batch_size=8, check=token.check)
+    next(updates)
+    token.cancel()
+    with pytest.raises(Cancelled):
+        list(updates)
+    assert torch.get_num_threads() == before
+
+
+def test_reach_cuts_rectangles_around_the_window():
+    """Windows at a corner and at (112, 208) of a 224 input, seen on a wholly dirty 14 x 14 map."""
+    from workbench.core.occlusion import plan as P
+    centre = np.array([[8 / 224, 8 / 224], [112 / 224, 208 / 224]])
+    extent = np.array([16 / 224, 16 / 224])
+    rect = np.array([[0, 14, 0, 14], [0, 14, 0, 14]])          # wholly dirty 14 x 14 map
+    cut = P._cut(rect, centre, extent, 0.3, (14, 14))
+    keep = max(math.ceil(0.3 * 14), 1 + 2 * P.CUT_MARGIN)
+    assert ((cut[:, 1] - cut[:, 0]) == keep).all() and ((cut[:, 3] - cut[:, 2]) == keep).all()
+    assert cut[0, 0] == 0 and cut[0, 2] == 0                   # at the corner, the cut stays inside
+    assert cut[1, 0] <= 7 < cut[1, 1] and cut[1, 3] == 14      # around the window's centre
+    small = np.array([[2, 6, 3, 7]])
+    assert np.array_equal(P._cut(small, centre[:1], extent, 0.3, (14, 14)), small)

@@ -12,6 +12,7 @@ from typing import Iterator
 from workbench.core.attribution import heatmap_result
 from workbench.core.context import Context, Partial, Progress
 from workbench.core.occlusion import BASELINES, WindowGrid, baseline_tensor, sweep
+from workbench.core.occlusion.sweep import APPROXIMATE_REACH
 from workbench.core.params import as_dict, param
 from workbench.core.registry import Method
 from workbench.core.results import Heatmap
@@ -32,6 +33,9 @@ class Params:
         "Tolerance", range=(0.0, 1.0), step=0.01,
         help="approximate mode: interpolate a window when its computed neighbours differ by less than "
              "this share of the largest drop"))
+    reach: float = field(default=APPROXIMATE_REACH, metadata=param(
+        "Reach", range=(0.1, 1.0), step=0.05,
+        help="approximate mode: follow a window's change over at most this share of each feature map's side"))
 
 
 def window_and_stride(p: Params, height: int, width: int) -> tuple[int, int]:
@@ -55,7 +59,7 @@ def run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
     base = baseline_tensor(x, p.baseline, window)
     result: Heatmap | None = None
     for update in sweep(ctx.handle.module, x, target, grid, base, p.mode, p.batch_size, p.tolerance,
-                        check=ctx.cancel.check):
+                        check=ctx.cancel.check, reach=p.reach):
         yield Progress(update.done / max(update.total, 1), f"occlusion: {update.done}/{update.total} windows")
         if update.attribution is not None:
             result = heatmap_result(ctx, "occlusion", used, x, target, update.attribution, signed=True,

@@ -21,11 +21,12 @@ class IncrementalModel:
     """The model's outputs on the image occluded by any batch of the given windows."""
 
     def __init__(self, model: nn.Module, x: torch.Tensor, baseline: torch.Tensor, windows: np.ndarray,
-                 full_fraction: float = 0.9, channels_last: bool = True, fast: bool = True) -> None:
+                 full_fraction: float = 0.9, channels_last: bool = True, fast: bool = True,
+                 reach: float | None = None) -> None:
         self.windows = np.asarray(windows, np.int64)
         self.full_fraction = full_fraction
         with torch.inference_mode():
-            self.plan = P.build(model, x, self.windows, channels_last, fast)
+            self.plan = P.build(model, x, self.windows, channels_last, fast, reach)
             out = self.plan.clean[self.plan.output]
             if not isinstance(out, torch.Tensor) or out.dim() != 2:
                 raise ValueError("the model must return a (batch, outputs) tensor of scores")

@@ -150,7 +150,7 @@ def pointwise_module(module: nn.Module) -> bool:
     if isinstance(module, DROPOUT_MODULES):
         return not module.training
     if isinstance(module, nn.BatchNorm2d):
-        return not module.training or not module.track_running_stats
+        return foldable_bn(module)        # batch statistics would make every pixel depend on all
     return isinstance(module, POINTWISE_MODULES)
 
 

@@ -39,12 +39,17 @@ class Plan:
 
 
 def build(model: nn.Module, x: torch.Tensor, windows: np.ndarray, channels_last: bool = True,
-          fast: bool = True) -> Plan:
-    """Trace ``model``, run it on ``x`` (1xCxHxW) and propagate the (N, 4) window rectangles."""
+          fast: bool = True, reach: float | None = None) -> Plan:
+    """Trace ``model``, run it on ``x`` (1xCxHxW) and propagate the (N, 4) window rectangles.
+
+    ``reach`` (approximate): no conv or pool output rectangle grows past this share of its
+    map's side; it is cut to that size around the window's centre, and the map is taken as
+    clean outside it (Krypton's projective field threshold).
+    """
     steps = steps_of(model, channels_last, fast)
     clean = _run_clean(steps, x)
     _classify(steps, clean)
-    dirty = _propagate(steps, clean, np.asarray(windows, np.int64))
+    dirty = _propagate(steps, clean, np.asarray(windows, np.int64), reach, tuple(x.shape[-2:]))
     last_use = {}
     for i, st in enumerate(steps):
         for name in _arg_names(st):
@@ -138,8 +143,13 @@ def _pointwise_ok(st: Step, clean: dict[str, Any], dynamic: set[str]) -> bool:
     return ok
 
 
-def _propagate(steps: list[Step], clean: dict[str, Any], windows: np.ndarray) -> dict[str, np.ndarray]:
+def _propagate(steps: list[Step], clean: dict[str, Any], windows: np.ndarray, reach: float | None = None,
+               input_hw: tuple[int, int] = (1, 1)) -> dict[str, np.ndarray]:
     dirty: dict[str, np.ndarray] = {}
+    centre = np.stack([(windows[:, 0] + windows[:, 1]) / (2.0 * input_hw[0]),
+                       (windows[:, 2] + windows[:, 3]) / (2.0 * input_hw[1])], axis=1)
+    extent = np.stack([(windows[:, 1] - windows[:, 0]) / input_hw[0],
+                       (windows[:, 3] - windows[:, 2]) / input_hw[1]], axis=1).max(0)
     for st in steps:
         out = clean.get(st.name)
         if st.kind == INPUT:
@@ -148,6 +158,8 @@ def _propagate(steps: list[Step], clean: dict[str, Any], windows: np.ndarray) ->
             dirty[st.name] = dirty[st.source]
         elif st.kind == SPATIAL:
             dirty[st.name] = _through_kernel(dirty[st.dynamic[0]], st.spatial, out.shape[-2:])
+            if reach is not None:
+                dirty[st.name] = _cut(dirty[st.name], centre, extent, reach, out.shape[-2:])
         elif st.kind == POINTWISE:
             parts = np.stack([dirty[a] for a in st.dynamic])
             dirty[st.name] = np.concatenate([parts[:, :, 0:1].min(0), parts[:, :, 1:2].max(0),
@@ -168,3 +180,22 @@ def _through_kernel(rect: np.ndarray, op: ops.SpatialOp, out_hw: tuple[int, int]
         hi = (b - 1 + p) // s + 1
         cols += [np.clip(lo, 0, n), np.clip(hi, 0, n)]
     return np.stack(cols, axis=1)
+
+
+CUT_MARGIN = 3
+
+
+def _cut(rect: np.ndarray, centre: np.ndarray, extent: np.ndarray, reach: float,
+         hw: tuple[int, int]) -> np.ndarray:
+    """Rectangles no longer than ``reach`` x the map's side, around each window's centre; never
+    cut below the window's own size on the map plus a margin of CUT_MARGIN pixels either side
+    (on small maps that leaves the rectangles whole)."""
+    out = rect.copy()
+    for axis, (lo_col, hi_col) in enumerate(((0, 1), (2, 3))):
+        n = hw[axis]
+        keep = max(int(np.ceil(reach * n)), int(np.ceil(extent[axis] * n)) + 2 * CUT_MARGIN)
+        lo = np.clip(np.round(centre[:, axis] * n - keep / 2.0).astype(np.int64), 0, max(0, n - keep))
+        long = rect[:, hi_col] - rect[:, lo_col] > keep
+        out[long, lo_col] = np.maximum(rect[long, lo_col], lo[long])
+        out[long, hi_col] = np.minimum(rect[long, hi_col], lo[long] + keep)
+    return out

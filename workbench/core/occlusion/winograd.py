@@ -16,8 +16,8 @@ _G = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0
 def transform_weight(weight: torch.Tensor) -> torch.Tensor:
     """(K, C, 3, 3) -> (16, C, K): G w G^T for every filter, one matrix per tile position."""
     g = _G.to(weight.device)
-    u = torch.einsum("ai,kcij,bj->abck", g, weight.double(), g)
-    return u.reshape(16, weight.shape[1], weight.shape[0]).to(weight.dtype).contiguous()
+    u = g @ weight.double() @ g.T                       # (K, C, 4, 4)
+    return u.permute(2, 3, 1, 0).reshape(16, weight.shape[1], weight.shape[0]).to(weight.dtype).contiguous()
 
 
 def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None, relu: bool) -> torch.Tensor:
