@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsRectItem
 
 from workbench.core import colormaps
@@ -27,6 +27,43 @@ def _box_pen(color: tuple[int, int, int], width: float) -> QPen:
     return pen
 
 
+class BoxLabel(QGraphicsItem):
+    """A box's label: text on a filled rectangle, the same size at any zoom. Lighter to paint
+    than a text document item, which matters with dozens of labels redrawn per slider move."""
+    PAD = 3.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self._font = QFont()
+        self._text = ""
+        self._fill = QColor(0, 0, 0)
+        self._ink = QColor(255, 255, 255)
+        self._rect = QRectF()
+
+    def set_label(self, text: str, fill: tuple[int, int, int], ink: tuple[int, int, int], below: bool) -> None:
+        """Show ``text``; the label hangs below its position when ``below``, else sits above it."""
+        self.prepareGeometryChange()
+        fm = QFontMetricsF(self._font)
+        w, h = fm.horizontalAdvance(text) + 2 * self.PAD, fm.height() + self.PAD
+        self._rect = QRectF(0, 0 if below else -h, w, h)
+        self._text, self._fill, self._ink = text, QColor(*fill), QColor(*ink)
+        self.update()
+
+    def text(self) -> str:
+        return self._text
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt naming)
+        return self._rect
+
+    def paint(self, painter: QPainter, _option, _widget=None) -> None:
+        painter.fillRect(self._rect, self._fill)
+        painter.setFont(self._font)
+        painter.setPen(self._ink)
+        painter.drawText(self._rect.adjusted(self.PAD, 0, -self.PAD, 0),
+                         int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), self._text)
+
+
 def item_opacity(layer: Layer) -> float:
     # a mask's opacity is already in the alpha channel of layer.rgba()
     return 1.0 if isinstance(layer, (MaskLayer, SegmentationLayer)) else layer.opacity
@@ -44,7 +81,7 @@ class LayerGraphics:
         self.items: list[QGraphicsItem] = []
         self.image_item: pg.ImageItem | None = None
         self.box_items: list[QGraphicsRectItem] = []   # reused across redraws, spares hidden
-        self.labels: list[pg.TextItem] = []
+        self.labels: list[BoxLabel] = []
         self.halo: QGraphicsRectItem | None = None
 
     def render(self, layer: Layer, size: tuple[int, int] | None, z: int, selected: int | None = None) -> None:
@@ -118,13 +155,11 @@ class LayerGraphics:
             text = layer.texts[i] if i < len(layer.texts) else ""
             if text:
                 if shown_labels == len(self.labels):
-                    self.labels.append(self._adopt(pg.TextItem("")))
+                    self.labels.append(self._adopt(BoxLabel()))
                 label = self.labels[shown_labels]
                 shown_labels += 1
                 inside = height is not None and rect.top() < _LABEL_INSIDE_BELOW * height
-                label.setText(text, color=label_text_color(color))
-                label.fill = pg.mkBrush(*color)
-                label.setAnchor((0, 0) if inside else (0, 1))
+                label.set_label(text, color, label_text_color(color), below=inside)
                 label.setPos(rect.left(), rect.top())
                 label.setZValue(3 if i == selected else 0.5)
                 label.setVisible(True)
