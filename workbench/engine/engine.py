@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 
+from workbench import singleton_refs
 from workbench.engine import worker as W
 from workbench.engine.device import check_name
 from workbench.engine.jobs import Job, JobFn, JobQueue, method_job
@@ -37,6 +38,9 @@ class Engine(QObject):
 
     def __init__(self, device: str = "auto", parent: QObject | None = None) -> None:
         super().__init__(parent)
+        app = QCoreApplication.instance()
+        if app is not None:   # every view that shows results has an engine: keep Qt's leaks covered
+            singleton_refs.install(app)
         self._queue = JobQueue()
         self._worker = W.WorkerThread(self._queue, check_name(device))
         self._worker.event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
