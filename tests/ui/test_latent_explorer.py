@@ -186,7 +186,8 @@ def test_encoding_an_image_places_a_marker_and_sets_the_latent(qtbot, engine, va
     wait_done(qtbot, engine, latent_encoding.ENCODE, lambda: panel.encoding_pane.encode_image(image, "seven"))
     expected = autoencoding.encode(panel.handle, image)
     np.testing.assert_allclose(panel.state.z, expected.z, atol=1e-6)
-    np.testing.assert_allclose(scatter.marker_position("vae"), scatter.encoded["vae"].project(expected.z)[0])
+    np.testing.assert_allclose(scatter.marker_position("vae"), scatter.encoded["vae"].project(expected.z)[0],
+                               atol=1e-6)
     np.testing.assert_array_equal(panel.encoding_pane.recon_view.image(), expected.reconstruction)
     assert "seven" in panel.encoding_pane.info.text()
     assert panel.interpolation.source_buttons[("a", "encoded")].isEnabled()
