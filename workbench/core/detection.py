@@ -61,8 +61,24 @@ def _empty_labels() -> np.ndarray:
     return np.zeros((0,), np.int64)
 
 
+@dataclass(kw_only=True)
+class PipelineStages:
+    """What a detector did before its final boxes: region proposals with their objectness
+    (two-stage models), the per-class candidates that went into NMS, and how it was run."""
+    proposals: np.ndarray = field(default_factory=_empty_boxes)
+    proposal_scores: np.ndarray = field(default_factory=_empty_scores)
+    pre_nms_boxes: np.ndarray = field(default_factory=_empty_boxes)
+    pre_nms_scores: np.ndarray = field(default_factory=_empty_scores)
+    pre_nms_labels: np.ndarray = field(default_factory=_empty_labels)
+    nms_threshold: float | None = None
+    max_detections: int | None = None
+    time_ms: float = 0.0
+    architecture: str = ""   # "two-stage", "one-stage", or "" when the model shows no stages
+    notes: list[str] = field(default_factory=list)
+
+
 @dataclass
-class ModelSpacePipeline:
+class ModelSpacePipeline(PipelineStages):
     """A detector's stages in the pixels of its input tensor; ``masks`` are probabilities."""
     boxes: np.ndarray
     scores: np.ndarray
@@ -70,36 +86,15 @@ class ModelSpacePipeline:
     masks: np.ndarray | None = None
     keypoints: np.ndarray | None = None
     keypoint_scores: np.ndarray | None = None
-    proposals: np.ndarray = field(default_factory=_empty_boxes)
-    proposal_scores: np.ndarray = field(default_factory=_empty_scores)
-    pre_nms_boxes: np.ndarray = field(default_factory=_empty_boxes)
-    pre_nms_scores: np.ndarray = field(default_factory=_empty_scores)
-    pre_nms_labels: np.ndarray = field(default_factory=_empty_labels)
-    nms_threshold: float | None = None
-    max_detections: int | None = None
-    time_ms: float = 0.0
-    architecture: str = ""   # "two-stage", "one-stage", or "" when the model shows no stages
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
-class DetectionPipeline(Detections):
+class DetectionPipeline(Detections, PipelineStages):
     """Final detections plus the stages that led to them, all in image pixels.
 
-    ``masks`` are uint8 (N, H, W), one per final box. ``proposals`` are the RPN's boxes with
-    their objectness (two-stage models only); ``pre_nms_*`` are the per-class candidates that
-    went into NMS. :meth:`replayed` runs NMS again on them at another IoU threshold.
+    ``masks`` are uint8 (N, H, W), one per final box. :meth:`replayed` runs NMS again on the
+    pre-NMS candidates at another IoU threshold.
     """
-    proposals: np.ndarray = field(default_factory=_empty_boxes)
-    proposal_scores: np.ndarray = field(default_factory=_empty_scores)
-    pre_nms_boxes: np.ndarray = field(default_factory=_empty_boxes)
-    pre_nms_scores: np.ndarray = field(default_factory=_empty_scores)
-    pre_nms_labels: np.ndarray = field(default_factory=_empty_labels)
-    nms_threshold: float | None = None
-    max_detections: int | None = None
-    time_ms: float = 0.0
-    architecture: str = ""   # "two-stage", "one-stage", or "" when the model shows no stages
-    notes: list[str] = field(default_factory=list)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {**super().arrays(), "proposals": self.proposals,
