@@ -20,7 +20,7 @@ from workbench.core.geometry import Geometry  # noqa: E402
 from workbench.core.handle import ModelHandle, Preprocess  # noqa: E402
 from workbench.core.hooks import hook_count  # noqa: E402
 from workbench.core.methods import occlusion as method  # noqa: E402
-from workbench.core.occlusion import WindowGrid, baseline_tensor, ssim, sweep  # noqa: E402
+from workbench.core.occlusion import WindowGrid, approximate, baseline_tensor, ssim, sweep  # noqa: E402
 from workbench.core.occlusion.incremental import IncrementalModel  # noqa: E402
 from workbench.core.results import Heatmap  # noqa: E402
 
@@ -162,9 +162,11 @@ def captum_map(model, x, window, stride, base, target):
     return attr[0, 0].numpy()
 
 
-def final_map(model, x, target, window, stride, base, mode="exact", **kw):
+def final_map(model, x, target, window, stride, base, mode="exact", incremental=True, **kw):
+    """The sweep's final map; the incremental engine even where the sweep is small enough to
+    run whole images by default."""
     grid = WindowGrid(x.shape[-2], x.shape[-1], window, stride)
-    return list(sweep(model, x, target, grid, base, mode, **kw))[-1].attribution
+    return list(sweep(model, x, target, grid, base, mode, incremental=incremental, **kw))[-1].attribution
 
 
 def rel_diff(ours, ref):
@@ -301,7 +303,7 @@ def test_approximate_skips_windows_where_the_map_is_flat():
     with torch.no_grad():
         target = int(model(x).argmax())
     exact = final_map(model, x, target, 6, 2, base)
-    updates = list(sweep(model, x, target, grid, base, "approximate"))
+    updates = list(sweep(model, x, target, grid, base, "approximate", incremental=True))
     assert updates[-1].total < 0.6 * len(grid)
     assert ssim(exact, updates[-1].attribution) >= 0.9
 
@@ -309,7 +311,7 @@ def test_approximate_skips_windows_where_the_map_is_flat():
 def test_coarse_maps_come_first_and_fill_in():
     model, x, window, stride = case("tiny-resnet")
     grid = WindowGrid(40, 40, window, stride)
-    updates = list(sweep(model, x, 0, grid, torch.zeros_like(x), "exact", batch_size=8))
+    updates = list(sweep(model, x, 0, grid, torch.zeros_like(x), "exact", batch_size=8, incremental=True))
     maps = [u for u in updates if u.attribution is not None]
     assert len(maps) >= 3 and maps[-1].final and not any(u.final for u in maps[:-1])
     assert maps[0].done == 16                         # every 4th position of the 13 x 13 grid
@@ -376,11 +378,11 @@ def test_memory_is_stable_over_repeated_runs():
         with open("/proc/self/statm") as fh:
             return int(fh.read().split()[1]) * 4096
 
-    list(sweep(model, x, 0, grid, base))
+    list(sweep(model, x, 0, grid, base, incremental=True))
     gc.collect()
     start = rss()
     for _ in range(3):
-        list(sweep(model, x, 0, grid, base))
+        list(sweep(model, x, 0, grid, base, incremental=True))
     gc.collect()
     assert rss() - start < 20 * 2**20
     engine = IncrementalModel(model, x, base, grid.boxes())
@@ -423,10 +425,11 @@ def test_sweep_leaves_the_thread_count_alone():
     model, x, window, stride = case("tiny-resnet")
     grid = WindowGrid(40, 40, window, stride)
     before = torch.get_num_threads()
-    list(sweep(model, x, 0, grid, torch.zeros_like(x), "exact", batch_size=8))
+    list(sweep(model, x, 0, grid, torch.zeros_like(x), "exact", batch_size=8, incremental=True))
     assert torch.get_num_threads() == before
     token = CancelToken()
-    updates = sweep(model, x, 0, grid, torch.zeros_like(x), "exact", batch_size=8, check=token.check)
+    updates = sweep(model, x, 0, grid, torch.zeros_like(x), "exact", batch_size=8, check=token.check,
+                    incremental=True)
     next(updates)
     token.cancel()
     with pytest.raises(Cancelled):
@@ -447,3 +450,80 @@ def test_reach_cuts_rectangles_around_the_window():
     assert cut[1, 0] <= 7 < cut[1, 1] and cut[1, 3] == 14      # around the window's centre
     small = np.array([[2, 6, 3, 7]])
     assert np.array_equal(P._cut(small, centre[:1], extent, 0.3, (14, 14)), small)
+
+
+def _wide_case():
+    """A resnet-shaped net on a 128 x 128 input: maps large enough for a reach to cut them."""
+    model = _seeded(lambda: torchvision.models.resnet18(weights=None, num_classes=10), 128)
+    x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(3))
+    grid = WindowGrid(128, 128, 16, 8)
+    engine = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
+    clean = float(engine.clean_output[0, 0])
+    sample = approximate.calibration_sample(np.zeros(len(grid), bool))
+    exact = clean - engine.outputs(sample)[:, 0].double().numpy()
+    return engine, sample, exact, clean
+
+
+def test_calibration_takes_the_shortest_reach_within_the_error():
+    from workbench.core.occlusion import plan as P
+    engine, sample, exact, clean = _wide_case()
+    scale = np.sqrt(np.mean(exact ** 2))
+    full = P.dirty_macs(engine.plan)
+    errors, worth = {}, {}
+    for reach in approximate.REACHES:
+        cut = engine.with_reach(reach)
+        worth[reach] = full >= approximate.MIN_SAVING * P.dirty_macs(cut.plan)
+        drops = clean - cut.outputs(sample)[:, 0].double().numpy()
+        errors[reach] = float(np.sqrt(np.mean((drops - exact) ** 2))) / scale
+    assert worth[0.3] and errors[0.3] > 0      # the shortest reach saves work and changes the drops
+    loose, picked = approximate.calibrated_reach(engine, sample, exact, clean, 0, error=10.0)
+    assert picked == 0.3 and loose.plan.dirty is not engine.plan.dirty
+    strict, none = approximate.calibrated_reach(engine, sample, exact, clean, 0, error=0.0)
+    assert none is None and strict is engine
+    for bound in sorted(errors.values()):
+        _, chosen = approximate.calibrated_reach(engine, sample, exact, clean, 0, error=bound)
+        assert chosen == next((r for r in approximate.REACHES if worth[r] and errors[r] <= bound), None)
+
+
+def test_a_reach_that_saves_little_is_not_taken():
+    """On small maps the cut keeps the window and its margin whole: nothing saved, reach unused."""
+    model, x, window, stride = case("tiny-resnet")
+    grid = WindowGrid(40, 40, window, stride)
+    engine = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
+    sample = approximate.calibration_sample(np.zeros(len(grid), bool))
+    clean = float(engine.clean_output[0, 0])
+    exact = clean - engine.outputs(sample)[:, 0].double().numpy()
+    kept, reach = approximate.calibrated_reach(engine, sample, exact, clean, 0, error=10.0)
+    assert reach is None and kept is engine
+
+
+def test_approximate_sweep_reports_its_reach_and_counts_every_window_once():
+    model = _seeded(lambda: torchvision.models.resnet18(weights=None, num_classes=10), 128)
+    x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(3))
+    grid = WindowGrid(128, 128, 16, 8)
+    updates = list(sweep(model, x, 0, grid, torch.zeros_like(x), "approximate"))
+    last = updates[-1]
+    assert last.final and last.done == last.total <= len(grid)
+    assert all(u.done <= u.total for u in updates)
+    assert last.reach in approximate.REACHES
+    exact = final_map(model, x, 0, 16, 8, torch.zeros_like(x))
+    assert ssim(exact, last.attribution) >= 0.9
+    fixed = list(sweep(model, x, 0, grid, torch.zeros_like(x), "approximate", reach=1.0))[-1]
+    assert fixed.reach is None
+    with pytest.raises(ValueError):
+        next(sweep(model, x, 0, grid, torch.zeros_like(x), "approximate", reach=1.5))
+
+
+def test_small_sweeps_run_whole_images_and_large_ones_take_the_model_apart():
+    from workbench.core.occlusion.batched import BatchedModel
+    from workbench.core.occlusion.sweep import make_engine
+    model, x, window, stride = case("tiny-resnet")
+    grid = WindowGrid(40, 40, window, stride)
+    engine, _ = make_engine(model, x, torch.zeros_like(x), grid)
+    assert isinstance(engine, BatchedModel) and engine.batch
+    assert isinstance(make_engine(model, x, torch.zeros_like(x), grid, incremental=True)[0], IncrementalModel)
+    big = torch.randn(1, 3, 96, 96)
+    assert isinstance(make_engine(model, big, torch.zeros_like(big), WindowGrid(96, 96, 8, 4))[0], IncrementalModel)
+    base = torch.zeros_like(x)
+    ours = final_map(model, x, 0, window, stride, base, incremental=None)
+    assert rel_diff(ours, captum_map(model, x, window, stride, base, 0)) <= 1e-6

@@ -12,7 +12,6 @@ from typing import Iterator
 from workbench.core.attribution import heatmap_result
 from workbench.core.context import Context, Partial, Progress
 from workbench.core.occlusion import BASELINES, WindowGrid, baseline_tensor, sweep
-from workbench.core.occlusion.sweep import APPROXIMATE_REACH
 from workbench.core.params import as_dict, param
 from workbench.core.registry import Method
 from workbench.core.results import Heatmap
@@ -33,9 +32,10 @@ class Params:
         "Tolerance", range=(0.0, 1.0), step=0.01,
         help="approximate mode: interpolate a window when its computed neighbours differ by less than "
              "this share of the largest drop"))
-    reach: float = field(default=APPROXIMATE_REACH, metadata=param(
-        "Reach", range=(0.1, 1.0), step=0.05,
-        help="approximate mode: follow a window's change over at most this share of each feature map's side"))
+    reach: float = field(default=0.0, metadata=param(
+        "Reach", range=(0.0, 1.0), step=0.05,
+        help="approximate mode: follow a window's change over at most this share of each feature map's "
+             "side; 0: the smallest of 0.3, 0.5, 0.7 that keeps the coarse windows' drops within 10%"))
 
 
 def window_and_stride(p: Params, height: int, width: int) -> tuple[int, int]:
@@ -62,6 +62,8 @@ def run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
                         check=ctx.cancel.check, reach=p.reach):
         yield Progress(update.done / max(update.total, 1), f"occlusion: {update.done}/{update.total} windows")
         if update.attribution is not None:
+            if p.mode == "approximate":   # the reach in use: 1 means changes are followed everywhere
+                used["reach"] = update.reach if update.reach is not None else 1.0
             result = heatmap_result(ctx, "occlusion", used, x, target, update.attribution, signed=True,
                                     title=f"occlusion ({p.mode}): {ctx.handle.label(target)}")
             if not update.final:

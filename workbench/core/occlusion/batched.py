@@ -1,6 +1,7 @@
 """The plain way: whole occluded images through the model, a batch at a time.
 
-Used for models that cannot be traced into steps; it gives the same numbers, only slower.
+Used for models that cannot be traced into steps, and for sweeps so small that tracing and
+patch bookkeeping would cost more than they save; it gives the same numbers.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from torch import nn
 class BatchedModel:
     def __init__(self, model: nn.Module, x: torch.Tensor, baseline: torch.Tensor, windows: np.ndarray) -> None:
         self.model, self.x = model, x
+        self.batch: int | None = None     # a batch size that suits this sweep better than the caller's
         self.baseline = baseline.expand_as(x)
         self.windows = np.asarray(windows, np.int64)
         with torch.inference_mode():

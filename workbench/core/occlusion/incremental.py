@@ -6,6 +6,7 @@ from there on, like an ordinary batched forward.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,12 @@ class IncrementalModel:
         self._free: dict[int, list[str]] = {}
         for name, last in self.plan.last_use.items():
             self._free.setdefault(last, []).append(name)
+
+    def with_reach(self, reach: float) -> "IncrementalModel":
+        """This engine following each window's change only over ``reach`` of each map's side."""
+        other = copy.copy(self)
+        other.plan = P.with_reach(self.plan, self.windows, reach)
+        return other
 
     @property
     def clean_output(self) -> torch.Tensor:

@@ -2,8 +2,8 @@
 
 For a batch of B windows a feature map is held as one (B, C, h, w) tensor plus, per window, where
 its h x w box sits; outside the box the map equals the clean map. Reading a region (for the next
-op) is one ``index_select`` from the clean map's pixels and the patch pixels, laid out as rows of
-channels, so the result comes out channels-last.
+op) is an ``index_select`` from the clean map's pixels, laid out as rows of channels, with the
+patch's pixels copied over where the region meets the box; the result comes out channels-last.
 """
 from __future__ import annotations
 
@@ -77,16 +77,18 @@ def read_region(src: Patch | None, clean: CleanPixels, y0: np.ndarray, x0: np.nd
     ys = y0[:, None] + np.arange(h)                       # (B, h)
     xs = x0[:, None] + np.arange(w)                       # (B, w)
     idx = (ys + pads[0])[:, :, None] * wp + (xs + pads[2])[:, None, :]
+    out = table.index_select(0, _as_index(idx.reshape(-1), dev))
     if src is not None:
         b = src.box
         in_y = (ys >= b.y0[:, None]) & (ys < b.y0[:, None] + b.h)
         in_x = (xs >= b.x0[:, None]) & (xs < b.x0[:, None] + b.w)
-        batch = len(y0)
-        from_patch = (len(table) + (np.arange(batch) * (b.h * b.w))[:, None, None]
-                      + (ys - b.y0[:, None])[:, :, None] * b.w + (xs - b.x0[:, None])[:, None, :])
-        idx = np.where(in_y[:, :, None] & in_x[:, None, :], from_patch, idx)
-        table = torch.cat([table, _rows_of(src.tensor)])
-    out = table.index_select(0, _as_index(idx.reshape(-1), dev))
+        inside = (in_y[:, :, None] & in_x[:, None, :]).reshape(-1)
+        if inside.any():
+            batch = len(y0)
+            from_patch = ((np.arange(batch) * (b.h * b.w))[:, None, None]
+                          + (ys - b.y0[:, None])[:, :, None] * b.w + (xs - b.x0[:, None])[:, None, :])
+            rows = _rows_of(src.tensor).index_select(0, _as_index(from_patch.reshape(-1)[inside], dev))
+            out.index_copy_(0, _as_index(np.flatnonzero(inside), dev), rows)
     return out.view(len(y0), h, w, table.shape[1]).permute(0, 3, 1, 2)
 
 

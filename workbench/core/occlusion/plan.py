@@ -9,6 +9,7 @@ wholly dirty.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,22 @@ def build(model: nn.Module, x: torch.Tensor, windows: np.ndarray, channels_last:
         for name in _arg_names(st):
             last_use[name] = i
     return Plan(steps, clean, dirty, last_use, steps[-1].source)
+
+
+def with_reach(plan: Plan, windows: np.ndarray, reach: float) -> Plan:
+    """The same plan with the windows' rectangles cut at ``reach`` (see ``build``)."""
+    dirty = _propagate(plan.steps, plan.clean, np.asarray(windows, np.int64), reach, plan.hw(plan.input))
+    return dataclasses.replace(plan, dirty=dirty)
+
+
+def dirty_macs(plan: Plan) -> float:
+    """Multiply-adds of the conv steps over all windows' dirty rectangles."""
+    total = 0.0
+    for st in plan.steps:
+        if st.kind == SPATIAL and st.spatial.macs:
+            d = plan.dirty[st.name]
+            total += st.spatial.macs * float(((d[:, 1] - d[:, 0]) * (d[:, 3] - d[:, 2])).sum())
+    return total
 
 
 def _arg_names(step: Step) -> list[str]:
