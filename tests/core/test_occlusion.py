@@ -508,8 +508,9 @@ def test_approximate_sweep_reports_its_reach_and_counts_every_window_once():
     assert last.reach in approximate.REACHES
     exact = final_map(model, x, 0, 16, 8, torch.zeros_like(x))
     assert ssim(exact, last.attribution) >= 0.9
-    fixed = list(sweep(model, x, 0, grid, torch.zeros_like(x), "approximate", reach=1.0))[-1]
-    assert fixed.reach is None
+    assert list(sweep(model, x, 0, grid, torch.zeros_like(x), "approximate", reach=1.0))[-1].reach is None
+    fixed = list(sweep(model, x, 0, grid, torch.zeros_like(x), "approximate", reach=0.5))[-1]
+    assert fixed.reach == 0.5 and fixed.done == fixed.total
     with pytest.raises(ValueError):
         next(sweep(model, x, 0, grid, torch.zeros_like(x), "approximate", reach=1.5))
 

@@ -4,7 +4,8 @@ A batch computes, at every feature map, a box as tall as its tallest dirty regio
 its widest. Dirty heights depend only on a window's row (widths only on its column), and near the
 borders they shrink, so rows are grouped with rows of similar heights (columns likewise), by a
 small dynamic programme over rows sorted by cost, and a batch is a group of rows x a group of
-columns.
+columns. A sparse set of windows (a coarse pass) leaves few windows per block; neighbouring
+blocks are then merged up to the batch size, since many tiny batches cost more than a looser box.
 """
 from __future__ import annotations
 
@@ -78,9 +79,18 @@ class Batcher:
         for g, c in enumerate(self.col_groups):
             col_of[c] = g
         block = row_of[indices // cols] * len(self.col_groups) + col_of[indices % cols]
-        out = []
+        out: list[np.ndarray] = []
+        pending: list[np.ndarray] = []
         for b in np.unique(block):
             members = indices[block == b]
-            pieces = math.ceil(len(members) / self.max_batch)
-            out += [p for p in np.array_split(members, pieces)]
+            if pending and sum(map(len, pending)) + len(members) > self.max_batch:
+                out.append(np.concatenate(pending))
+                pending = []
+            if len(members) >= self.max_batch:
+                pieces = math.ceil(len(members) / self.max_batch)
+                out += list(np.array_split(members, pieces))
+            else:
+                pending.append(members)
+        if pending:
+            out.append(np.concatenate(pending))
         return out

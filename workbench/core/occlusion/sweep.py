@@ -154,8 +154,8 @@ def sweep(model: nn.Module, x: torch.Tensor, target: int, grid: WindowGrid, base
     """Yield progress per batch and a map per pass; the last update is final.
 
     ``reach`` applies to approximate mode only: how far (as a share of each feature map's side)
-    a window's change is followed through the layers; 0 picks it from the coarse pass (see
-    ``approximate.calibrated_reach``), 1 follows changes everywhere.
+    a window's change is followed through the layers, after the coarse pass; 0 picks it from a
+    sample of windows (see ``approximate.calibrated_reach``), 1 follows changes everywhere.
     """
     if mode not in ("exact", "approximate"):
         raise ValueError(f"unknown occlusion mode {mode!r}; use exact or approximate")
@@ -176,9 +176,13 @@ def sweep(model: nn.Module, x: torch.Tensor, target: int, grid: WindowGrid, base
         while todo:
             yield from state.run(todo.pop(0), not first)
             if mode == "approximate" and first and todo and isinstance(engine, IncrementalModel) and reach < 1.0:
-                yield from state.calibrate(REACHES if reach == 0.0 else (reach,))
-                todo = [p[~state.known[p]] for p in todo]
-                state.total = int(state.known.sum()) + sum(len(p) for p in todo)
+                if reach == 0.0:
+                    yield from state.calibrate(REACHES)
+                    todo = [p[~state.known[p]] for p in todo]
+                    state.total = int(state.known.sum()) + sum(len(p) for p in todo)
+                else:
+                    state.use(engine.with_reach(reach))
+                    state.reach = reach
             first = False
             if mode == "approximate" and not todo:
                 more = drill_down(grid.shape, state.drops, state.known, tolerance)
