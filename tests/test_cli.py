@@ -74,6 +74,9 @@ def test_models_and_methods_list_what_exists():
     for name in ("filters", "activations", "occlusion", "gradcam", "edge-baseline"):
         assert f"\n{name}  [" in "\n" + methods.stdout
     assert "window = " in methods.stdout
+    occlusion = methods.stdout.split("\nocclusion  [")[1].split("\n")
+    window = next(line for line in occlusion if line.strip().startswith("window = "))
+    assert "0: auto" in window and "side in input pixels" in window     # what 0 means, and the help
 
 
 def test_fid_writes_a_score_table_beside_the_card_and_real_digits(tmp_path):

@@ -67,7 +67,9 @@ def _methods(args) -> int:
         for s in m.param_specs():
             extra = f" range {s.range[0]}..{s.range[1]}" if s.range else ""
             extra += f" choices {s.choices}" if s.choices else ""
-            print(f"    {s.name} = {s.default!r}  ({s.type.__name__}{extra}) {s.label}")
+            extra += f", {s.range[0]}: {s.at_minimum}" if s.at_minimum and s.range else ""
+            hint = f": {s.help}" if s.help else ""
+            print(f"    {s.name} = {s.default!r}  ({s.type.__name__}{extra}) {s.label}{hint}")
     return 0
 
 

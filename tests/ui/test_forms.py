@@ -112,3 +112,19 @@ def test_rebuilding_for_another_params_class_replaces_the_rows(qtbot):
     assert form.names() == ["k"] and form.values() == {"k": 3}
     form.set_params(None)
     assert form.values() == {}
+
+
+@dataclass
+class AutoParams:
+    window: int = field(default=0, metadata=param("Window", range=(0, 64), at_minimum="auto"))
+    reach: float = field(default=0.5, metadata=param("Reach", range=(0.0, 1.0), step=0.1, at_minimum="auto"))
+
+
+def test_the_bottom_of_a_range_shows_what_it_means(qtbot):
+    form = ParamsForm(AutoParams)
+    qtbot.addWidget(form)
+    window, reach = form.editor("window"), form.editor("reach")
+    assert window.text() == "auto" and form.values()["window"] == 0
+    assert reach.text() != "auto"
+    reach.setValue(0.0)
+    assert reach.text() == "auto" and form.values()["reach"] == 0.0

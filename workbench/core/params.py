@@ -14,11 +14,12 @@ DYNAMIC_CHOICES = ("layers", "conv_layers", "classes")
 
 
 def param(label: str, *, range: tuple[float, float] | None = None, step: float | None = None,
-          choices: typing.Sequence[Any] | str | None = None, help: str = "") -> dict:
-    """Field metadata for one parameter (use as ``field(default=..., metadata=param(...))``)."""
+          choices: typing.Sequence[Any] | str | None = None, help: str = "", at_minimum: str = "") -> dict:
+    """Field metadata for one parameter (use as ``field(default=..., metadata=param(...))``).
+    ``at_minimum``: what the bottom of the range means, shown in its place (e.g. "auto")."""
     if isinstance(choices, str) and choices not in DYNAMIC_CHOICES:
         raise ValueError(f"dynamic choices must be one of {DYNAMIC_CHOICES}, got {choices!r}")
-    return {"label": label, "range": range, "step": step, "choices": choices, "help": help}
+    return {"label": label, "range": range, "step": step, "choices": choices, "help": help, "at_minimum": at_minimum}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ParamSpec:
     step: float | None
     choices: typing.Sequence[Any] | str | None
     help: str
+    at_minimum: str = ""
 
 
 def specs(params_cls: type) -> list[ParamSpec]:
@@ -44,7 +46,8 @@ def specs(params_cls: type) -> list[ParamSpec]:
         out.append(ParamSpec(
             name=f.name, type=_base_type(hints[f.name]), default=default,
             label=md.get("label", f.name.replace("_", " ")), range=md.get("range"),
-            step=md.get("step"), choices=md.get("choices"), help=md.get("help", "")))
+            step=md.get("step"), choices=md.get("choices"), help=md.get("help", ""),
+            at_minimum=md.get("at_minimum", "")))
     return out
 
 

@@ -28,7 +28,8 @@ def score_threshold_field() -> Any:
 
 def max_detections_field() -> Any:
     return field(default=0, metadata=param(
-        "Max detections", range=(0, 1000), step=1, help="as in detect; 0: as many as the model keeps"))
+        "Max detections", range=(0, 1000), step=1, help="as in detect; all: as many as the model keeps",
+        at_minimum="all"))
 
 
 @dataclass

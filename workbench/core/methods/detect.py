@@ -16,7 +16,8 @@ class Params:
         help="candidates scoring at or below this are dropped before NMS"))
     max_detections: int = field(default=0, metadata=param(
         "Max detections", range=(0, 1000), step=1,
-        help="final boxes kept after NMS; 0: as many as the model keeps"))
+        help="final boxes kept after NMS; all: as many as the model keeps",
+        at_minimum="all"))
 
 
 def run(ctx: Context, p: Params) -> DetectionPipeline:

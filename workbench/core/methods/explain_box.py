@@ -32,7 +32,8 @@ class Params:
         "Explain by", choices=EXPLAINERS, help="Grad-CAM at a layer, or occlusion of input windows"))
     layer: str = layer_field()
     window: int = field(default=0, metadata=param(
-        "Window", range=(0, 1024), step=1, help="occlusion: side in input pixels; 0: 1/8 of the input side"))
+        "Window", range=(0, 1024), step=1, help="occlusion: side in input pixels; auto: 1/8 of the input side",
+        at_minimum="auto"))
     stride: int = field(default=0, metadata=param(
         "Stride", range=(0, 1024), step=1, help="occlusion: 0: half the window"))
     baseline: str = field(default="zero", metadata=param("Baseline", choices=BASELINES, help="occlusion fill"))

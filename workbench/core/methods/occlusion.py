@@ -20,9 +20,10 @@ from workbench.core.results import Heatmap
 @dataclass
 class Params:
     window: int = field(default=0, metadata=param(
-        "Window", range=(0, 1024), step=1, help="side in input pixels; 0: 1/14 of the input side (16 at 224)"))
+        "Window", range=(0, 1024), step=1, help="side in input pixels; auto: 1/14 of the input side (16 at 224)",
+        at_minimum="auto"))
     stride: int = field(default=0, metadata=param(
-        "Stride", range=(0, 1024), step=1, help="0: half the window"))
+        "Stride", range=(0, 1024), step=1, help="auto: half the window", at_minimum="auto"))
     baseline: str = field(default="zero", metadata=param(
         "Baseline", choices=BASELINES, help="what fills the window: zeros, the channel means, or a blur"))
     mode: str = field(default="exact", metadata=param(
@@ -35,7 +36,8 @@ class Params:
     reach: float = field(default=0.0, metadata=param(
         "Reach", range=(0.0, 1.0), step=0.05,
         help="approximate mode: follow a window's change over at most this share of each feature map's "
-             "side; 0: the smallest of 0.3, 0.5, 0.7 that keeps the coarse windows' drops within 10%"))
+             "side; auto: the smallest of 0.3, 0.5, 0.7 that keeps a sample of windows' drops "
+             "within 10%", at_minimum="auto"))
 
 
 def window_and_stride(p: Params, height: int, width: int) -> tuple[int, int]:

@@ -26,7 +26,7 @@ class Params:
         "Pooling", choices=POOL_KINDS, help="align: bilinear samples averaged per bin (what the model uses); "
                                             "pool: max over whole feature cells per bin"))
     channels: int = field(default=16, metadata=param(
-        "Channels", range=(0, 4096), step=1, help="pooled channels shown, strongest first; 0: all"))
+        "Channels", range=(0, 4096), step=1, help="pooled channels shown, strongest first", at_minimum="all"))
     score_threshold: float = score_threshold_field()
     max_detections: int = max_detections_field()
 
