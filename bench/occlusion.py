@@ -31,6 +31,7 @@ import torchvision  # noqa: E402
 from captum.attr import Occlusion  # noqa: E402
 
 from workbench.core.occlusion import WindowGrid, baseline_tensor, ssim, sweep  # noqa: E402
+from workbench.core.occlusion.batched import BatchedModel  # noqa: E402
 
 MODELS = ("resnet18", "resnet50", "vgg16", "zoo:shapes-cnn", "zoo:digits-cnn")
 PPES = (1, 8, 32)
@@ -77,29 +78,17 @@ def our_run(model, x, window, stride, base, target, mode, batch):
     return list(sweep(model, x, target, grid, base, mode, batch_size=batch))[-1]
 
 
-def window_drops(grid: WindowGrid, attribution: np.ndarray) -> np.ndarray:
-    """Each window's score drop, recovered from a map (the map is a full-rank linear function
-    of the drops: per pixel, the mean drop of the windows covering it)."""
-    rows = (np.arange(grid.height)[None, :] >= grid.ys[:, None]) & (np.arange(grid.height)[None, :] < grid.ys[:, None] + grid.window)
-    cols = (np.arange(grid.width)[None, :] >= grid.xs[:, None]) & (np.arange(grid.width)[None, :] < grid.xs[:, None] + grid.window)
-    total = attribution.astype(np.float64) * grid.coverage()
-    return (np.linalg.pinv(rows.T.astype(np.float64)) @ total @ np.linalg.pinv(cols.astype(np.float64))).ravel()
-
-
 def float64_check(model, x, grid: WindowGrid, base, target, ours: np.ndarray, ref: np.ndarray, count: int = 8):
     """On the windows where our map and captum's disagree most: the error of each one's
     occluded score (the clean score minus its drop) against a float64 forward, as a share of
     the map's max |value| (ours, captum's). Both subtract their drops from the same float32
     clean score, so its own error is left out."""
-    mine, theirs = window_drops(grid, ours), window_drops(grid, ref)
+    mine, theirs = grid.drops_of(ours), grid.drops_of(ref)
     worst = np.argsort(-np.abs(mine - theirs))[:count]
-    occluded = x.repeat(len(worst), 1, 1, 1)
-    for i, (y0, y1, x0, x1) in enumerate(grid.boxes()[worst]):
-        occluded[i, :, y0:y1, x0:x1] = base.expand_as(x)[0, :, y0:y1, x0:x1]
-    m64 = copy.deepcopy(model).double()
     with torch.no_grad():
         clean = float(model(x)[0, target])
-        truth = m64(occluded.double())[:, target].numpy()
+    m64 = BatchedModel(copy.deepcopy(model).double(), x.double(), base.double(), grid.boxes())
+    truth = m64.outputs(worst)[:, target].numpy()
     scale = float(np.abs(ref).max())
     return (float(np.abs(clean - mine[worst] - truth).max() / scale),
             float(np.abs(clean - theirs[worst] - truth).max() / scale))
@@ -110,10 +99,10 @@ def macs_saved(model, x, window, stride, batch):
     and with the boxes our batches really compute."""
     from workbench.core.occlusion.batches import Batcher
     from workbench.core.occlusion.incremental import IncrementalModel
-    from workbench.core.occlusion.plan import ALIAS, INPUT, POINTWISE, SPATIAL
+    from workbench.core.occlusion.plan import ALIAS, INPUT, POINTWISE, SPATIAL, dirty_macs
     grid = WindowGrid(x.shape[-2], x.shape[-1], window, stride)
     engine = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
-    plan, full_macs, dirty_macs, box_macs = engine.plan, 0.0, 0.0, 0.0
+    plan, full_macs, box_macs = engine.plan, 0.0, 0.0
     for idx in Batcher(plan, grid.shape, batch).batches(np.arange(len(grid))):
         whole: dict[str, bool] = {}
         for st in plan.steps:
@@ -126,13 +115,11 @@ def macs_saved(model, x, window, stride, batch):
                 whole[st.name] = box.full
                 if st.kind == SPATIAL and st.spatial.macs:
                     h, w = plan.hw(st.name)
-                    d = plan.dirty[st.name][idx]
                     full_macs += st.spatial.macs * h * w * len(idx)
-                    dirty_macs += st.spatial.macs * float(((d[:, 1] - d[:, 0]) * (d[:, 3] - d[:, 2])).sum())
                     box_macs += st.spatial.macs * box.h * box.w * len(idx)
             elif st.dynamic:
                 whole[st.name] = True
-    return full_macs / dirty_macs, full_macs / box_macs
+    return full_macs / dirty_macs(plan), full_macs / box_macs
 
 
 def fmt(wall: float, cpu: float) -> str:

@@ -1,3 +1,4 @@
+import functools
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -15,3 +16,10 @@ from workbench import singleton_refs  # noqa: E402
 @pytest.fixture(autouse=True)
 def keep_singletons_alive():
     singleton_refs.top_up()
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    """Bundled models by name, ``bundled("shapes-fcos")``, each loaded once for the whole run."""
+    from workbench.core.sources import load_model
+    return functools.cache(lambda name: load_model(f"zoo:{name}"))

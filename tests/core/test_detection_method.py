@@ -206,27 +206,8 @@ def test_replay_nms_closed_form():
     assert replay_nms(boxes[:0], scores[:0], labels[:0], 0.5).shape == (0,)
 
 
-def _bundled(name: str) -> ModelHandle:
-    """The bundled detector through the catalogue once registered, else from its weights file."""
-    from workbench.zoo.catalogue import MODELS_DIR, ZOO
-    if name in ZOO:
-        from workbench.core.sources import load_model
-        return load_model(f"zoo:{name}")
-    from safetensors.torch import load_file
-
-    from workbench.zoo.detection_data import DETECTION_LABELS, SCENE_SIZE
-    from workbench.zoo.detection_nets import BUILDERS
-    path = MODELS_DIR / f"{name}.safetensors"
-    if not path.is_file():
-        pytest.skip(f"no weights for {name} yet")
-    module = BUILDERS[name]()
-    module.load_state_dict(load_file(str(path)))
-    return ModelHandle(id=f"zoo:{name}", module=module.eval(), task="detect", labels=DETECTION_LABELS,
-                       preprocess=Preprocess(Geometry((SCENE_SIZE, SCENE_SIZE), "stretch")))
-
-
 @pytest.mark.parametrize("name", ["shapes-maskrcnn", "shapes-fcos"])
-def test_bundled_detector_finds_the_shapes_of_an_enlarged_scene(name):
+def test_bundled_detector_finds_the_shapes_of_an_enlarged_scene(name, bundled):
     import cv2
 
     from workbench.zoo.detection_data import scenes
@@ -234,7 +215,7 @@ def test_bundled_detector_finds_the_shapes_of_an_enlarged_scene(name):
     H, W = 256, 192  # larger than the 128 px scenes, and not square
     image = cv2.resize(scene.image, (W, H), interpolation=cv2.INTER_LINEAR)
     gt = scene.boxes * np.array([W / 128, H / 128, W / 128, H / 128], np.float32)
-    handle = _bundled(name)
+    handle = bundled(name)
     r = run_method(METHOD, context(handle, image), {})
     assert hook_count(handle.module) == 0
     confident = np.argsort(-r.scores)[: len(gt)]  # one-stage scores (class x centerness) run lower

@@ -18,24 +18,19 @@ captum_attr = pytest.importorskip("captum.attr")
 grad_cam = pytest.importorskip("pytorch_grad_cam")
 
 
-def _bundled(name: str):
-    from workbench.core.sources import load_model
-    return load_model(f"zoo:{name}")
-
-
 @pytest.fixture(scope="module")
 def scene() -> np.ndarray:
     return resolve_image("sample:scene-1")
 
 
 @pytest.fixture(scope="module")
-def maskrcnn():
-    return _bundled("shapes-maskrcnn")
+def maskrcnn(bundled):
+    return bundled("shapes-maskrcnn")
 
 
 @pytest.fixture(scope="module")
-def fcos():
-    return _bundled("shapes-fcos")
+def fcos(bundled):
+    return bundled("shapes-fcos")
 
 
 def _detections(handle, image):

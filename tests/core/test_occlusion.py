@@ -250,6 +250,12 @@ def test_window_grid_matches_captum_counts():
         np.testing.assert_allclose(grid.accumulate(np.ones(len(grid))), 1.0)
 
 
+def test_window_drops_come_back_from_their_map():
+    grid = WindowGrid(50, 44, 8, 5)               # the last windows stick out and are cut
+    drops = np.random.default_rng(1).normal(size=len(grid))
+    np.testing.assert_allclose(grid.drops_of(grid.accumulate(drops)), drops, atol=1e-5)
+
+
 def test_untraceable_model_falls_back_and_stays_exact():
     torch.manual_seed(0)
     model = Untraceable().eval()
@@ -452,16 +458,23 @@ def test_reach_cuts_rectangles_around_the_window():
     assert np.array_equal(P._cut(small, centre[:1], extent, 0.3, (14, 14)), small)
 
 
-def _wide_case():
+def _wide_net():
     """A resnet-shaped net on a 128 x 128 input: maps large enough for a reach to cut them."""
     model = _seeded(lambda: torchvision.models.resnet18(weights=None, num_classes=10), 128)
-    x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(3))
-    grid = WindowGrid(128, 128, 16, 8)
+    return model, torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(3))
+
+
+def _calibration_case(model, x, grid):
+    """The engine, a calibration sample of windows, their exact drops for class 0, the clean score."""
     engine = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
     clean = float(engine.clean_output[0, 0])
     sample = approximate.calibration_sample(np.zeros(len(grid), bool))
     exact = clean - engine.outputs(sample)[:, 0].double().numpy()
     return engine, sample, exact, clean
+
+
+def _wide_case():
+    return _calibration_case(*_wide_net(), WindowGrid(128, 128, 16, 8))
 
 
 def test_calibration_takes_the_shortest_reach_within_the_error():
@@ -488,18 +501,13 @@ def test_calibration_takes_the_shortest_reach_within_the_error():
 def test_a_reach_that_saves_little_is_not_taken():
     """On small maps the cut keeps the window and its margin whole: nothing saved, reach unused."""
     model, x, window, stride = case("tiny-resnet")
-    grid = WindowGrid(40, 40, window, stride)
-    engine = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
-    sample = approximate.calibration_sample(np.zeros(len(grid), bool))
-    clean = float(engine.clean_output[0, 0])
-    exact = clean - engine.outputs(sample)[:, 0].double().numpy()
+    engine, sample, exact, clean = _calibration_case(model, x, WindowGrid(40, 40, window, stride))
     kept, reach = approximate.calibrated_reach(engine, sample, exact, clean, 0, error=10.0)
     assert reach is None and kept is engine
 
 
 def test_approximate_sweep_reports_its_reach_and_counts_every_window_once():
-    model = _seeded(lambda: torchvision.models.resnet18(weights=None, num_classes=10), 128)
-    x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(3))
+    model, x = _wide_net()
     grid = WindowGrid(128, 128, 16, 8)
     updates = list(sweep(model, x, 0, grid, torch.zeros_like(x), "approximate"))
     last = updates[-1]

@@ -57,6 +57,24 @@ def test_heatmap_item_gets_the_layer_lut_levels_and_opacity(canvas):
     assert list(g.image_item.levels) == [0.5, 1.5]
 
 
+def test_an_update_names_its_source_while_it_is_delivered(canvas):
+    """A panel that updates a layer can tell its own update from another panel's, even when a
+    listener updates a layer in turn."""
+    layer = heat()
+    canvas.add_layer(layer)
+    panel, other, seen = object(), object(), []
+
+    def listen(_layer_id):
+        seen.append(canvas.update_source)
+        if len(seen) == 1:
+            canvas.update_layer(layer, by=other)
+            seen.append(canvas.update_source)
+
+    canvas.layerUpdated.connect(listen)
+    canvas.update_layer(layer, by=panel)
+    assert seen == [panel, other, panel] and canvas.update_source is None
+
+
 def test_layers_order_add_remove_and_signals(canvas, qtbot):
     with qtbot.waitSignal(canvas.layersChanged):
         hid = canvas.add_layer(heat())

@@ -11,9 +11,8 @@ TIMEOUT_MS = 30000
 
 
 @pytest.fixture(scope="module")
-def maskrcnn():
-    from workbench.core.sources import load_model
-    return load_model("zoo:shapes-maskrcnn")
+def maskrcnn(bundled):
+    return bundled("shapes-maskrcnn")
 
 
 @pytest.fixture(scope="module")

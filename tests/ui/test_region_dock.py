@@ -17,9 +17,8 @@ TIMEOUT_MS = 60000
 
 
 @pytest.fixture(scope="module")
-def models():
-    from workbench.core.sources import load_model
-    return {name: load_model(f"zoo:{name}") for name in ("shapes-maskrcnn", "shapes-fcos")}
+def models(bundled):
+    return {name: bundled(name) for name in ("shapes-maskrcnn", "shapes-fcos")}
 
 
 @pytest.fixture(scope="module")

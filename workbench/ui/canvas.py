@@ -73,6 +73,7 @@ class Canvas(QWidget):
         self._overlays: list[Layer] = []
         self._graphics: dict[int, LayerGraphics] = {}
         self._selected: tuple[int, int] | None = None
+        self.update_source: object = None     # who called update_layer, while layerUpdated is out
         self.view.scene().sigMouseClicked.connect(self._on_click)
         self.viewbox.sigRangeChanged.connect(self._align_colorbar)
         self.viewbox.sigResized.connect(self._align_colorbar)
@@ -109,8 +110,10 @@ class Canvas(QWidget):
         self.layersChanged.emit()
         return layer.id
 
-    def update_layer(self, layer: Layer) -> None:
-        """Re-render a layer after its fields changed (it may be a new object with the same id)."""
+    def update_layer(self, layer: Layer, by: object = None) -> None:
+        """Re-render a layer after its fields changed (it may be a new object with the same id).
+        ``by``: the panel making the change; ``update_source`` names it while ``layerUpdated``
+        is delivered, so that panel can skip re-reading what it just wrote."""
         old = self.layer(layer.id)
         if old is self._image:
             self._image = layer
@@ -118,7 +121,11 @@ class Canvas(QWidget):
             self._overlays[self._position(layer.id) - (self._image is not None)] = layer
         self._render(layer)
         self._refresh_colorbar()
-        self.layerUpdated.emit(layer.id)
+        previous, self.update_source = self.update_source, by
+        try:
+            self.layerUpdated.emit(layer.id)
+        finally:
+            self.update_source = previous
 
     def remove_layer(self, layer_id: int) -> None:
         layer = self.layer(layer_id)

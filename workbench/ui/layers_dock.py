@@ -24,7 +24,6 @@ class LayersDock(QDockWidget):
         self.setObjectName("LayersDock")
         self.canvas = canvas
         self._clip: dict[int, float] = {}   # layer id -> last percentile clip chosen here
-        self._editing = False               # True while this dock is the one updating a layer
 
         self.list = QListWidget()
         self.opacity = QSlider(Qt.Orientation.Horizontal)
@@ -122,7 +121,7 @@ class LayersDock(QDockWidget):
         return int(self.list.item(row).data(Qt.ItemDataRole.UserRole))
 
     def _on_layer_updated(self, layer_id: int) -> None:
-        if self._editing:
+        if self.canvas.update_source is self:
             return
         layer = self.canvas.layer(layer_id)
         with QSignalBlocker(self.list):
@@ -167,11 +166,7 @@ class LayersDock(QDockWidget):
 
     # edits ---------------------------------------------------------------------------------
     def _apply(self, layer: Layer) -> None:
-        self._editing = True
-        try:
-            self.canvas.update_layer(layer)
-        finally:
-            self._editing = False
+        self.canvas.update_layer(layer, by=self)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         layer = self.canvas.layer(int(item.data(Qt.ItemDataRole.UserRole)))

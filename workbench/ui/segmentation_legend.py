@@ -31,7 +31,6 @@ class SegmentationLegend(QDockWidget):
         self.setObjectName("SegmentationLegendDock")
         self.canvas = canvas
         self._layer_id: int | None = None
-        self._editing = False
 
         self.summary = QLabel("No segmentation on the canvas: run Segment with a segmentation model")
         self.summary.setWordWrap(True)
@@ -111,11 +110,7 @@ class SegmentationLegend(QDockWidget):
         return c
 
     def _apply(self, layer: SegmentationLayer) -> None:
-        self._editing = True
-        try:
-            self.canvas.update_layer(layer)
-        finally:
-            self._editing = False
+        self.canvas.update_layer(layer, by=self)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         self.set_class_visible(int(item.data(CLASS_ROLE)), item.checkState() == Qt.CheckState.Checked)
@@ -123,7 +118,7 @@ class SegmentationLegend(QDockWidget):
     def _on_opacity(self, value: int) -> None:
         self.opacity_label.setText(f"{value}%")
         layer = self.layer()
-        if layer is not None and not self._editing:
+        if layer is not None and self.canvas.update_source is not self:
             layer.opacity = value / 100
             self._apply(layer)
 
@@ -135,5 +130,5 @@ class SegmentationLegend(QDockWidget):
 
     def _on_layer_updated(self, layer_id: int) -> None:
         # another panel (the Layers dock) may have changed the opacity or replaced the layer
-        if layer_id == self._layer_id and not self._editing:
+        if layer_id == self._layer_id and self.canvas.update_source is not self:
             self.refresh()

@@ -69,6 +69,15 @@ class WindowGrid:
         return (total / counts).astype(np.float32)
 
 
+    def drops_of(self, attribution: np.ndarray) -> np.ndarray:
+        """Each window's score drop, recovered from a map ``accumulate`` made (the map is a
+        full-rank linear function of the drops)."""
+        rows = _indicator(self.ys, self.window, self.height)
+        cols = _indicator(self.xs, self.window, self.width)
+        total = np.asarray(attribution, np.float64) * self.coverage()
+        return (np.linalg.pinv(rows.T) @ total @ np.linalg.pinv(cols)).ravel()
+
+
 def _indicator(starts: np.ndarray, window: int, size: int) -> np.ndarray:
     """(positions, size) 0/1 matrix: which pixels each window position covers along one axis."""
     pix = np.arange(size)
