@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFontInfo, QPainter, QPalette
+from PySide6.QtCore import QObject, QRectF, Signal
+from PySide6.QtGui import QColor, QFontInfo, QPainter
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from workbench.core.display import DisplayOptions, compare_levels, display_layer
 from workbench.figure.compare import ComparePanel, CompareLayout, bar_width, export_compare, fit_layout, paint_compare
 from workbench.ui.attribution_dock import attribution_methods
 from workbench.ui.export_dialog import export_with_dialog
+from workbench.ui.panel_canvas import PanelCanvas
 
 KEY_PREFIX = "compare:"
 DEFAULT_METHODS = ("saliency", "integrated-gradients", "gradcam", "occlusion")
@@ -28,15 +29,13 @@ def compare_key(method: str) -> str:
     return KEY_PREFIX + method
 
 
-class ComparePanels(QWidget):
-    """Paints the panels to fit the widget, the way the exported figure does."""
+class ComparePanels(PanelCanvas):
+    HINT = "Choose methods and press Compare to see them side by side"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.image: np.ndarray | None = None
         self.panels: list[ComparePanel] = []
         self.shared = True
-        self.layout_used: CompareLayout | None = None
         self.setMinimumSize(200, 150)
 
     def show_panels(self, image: np.ndarray | None, panels: list[ComparePanel], shared: bool) -> None:
@@ -51,10 +50,6 @@ class ComparePanels(QWidget):
         return fit_layout(len(self.panels), (w, h), (self.width(), self.height()), font_px,
                           bar_width(self.panels, font_px), self.shared)
 
-    def offset(self, layout: CompareLayout) -> QPointF:
-        """Where the layout's origin sits in the widget (the grid is centred)."""
-        return QPointF(max(0.0, (self.width() - layout.size[0]) / 2), max(0.0, (self.height() - layout.size[1]) / 2))
-
     def panel_rect(self, index: int) -> QRectF:
         """A panel's rectangle in widget coordinates."""
         layout = self.current_layout()
@@ -62,20 +57,8 @@ class ComparePanels(QWidget):
             raise IndexError(f"no panel {index}")
         return layout.panels[index].translated(self.offset(layout))
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        painter = QPainter(self)
-        try:
-            text = self.palette().color(QPalette.ColorRole.WindowText)
-            layout = self.layout_used = self.current_layout()
-            if layout is None:
-                painter.setPen(text)
-                painter.drawText(QRectF(self.rect()), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
-                                 "Choose methods and press Compare to see them side by side")
-                return
-            painter.translate(self.offset(layout))
-            paint_compare(painter, layout, self.image, self.panels, text)
-        finally:
-            painter.end()
+    def paint_layout(self, painter: QPainter, layout: CompareLayout, text: QColor) -> None:
+        paint_compare(painter, layout, self.image, self.panels, text)
 
 
 class CompareView(QWidget):

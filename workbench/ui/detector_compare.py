@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout,
                                QWidget)
 
@@ -21,6 +21,7 @@ from workbench.core.results import Detections
 from workbench.core.scene import layers_for
 from workbench.figure.detectors import DetectorPanel, export_panels, fit_panels, paint_panels
 from workbench.ui.export_dialog import export_with_dialog
+from workbench.ui.panel_canvas import PanelCanvas
 
 KEY_PREFIX = "detectors:"
 SIDES = ("left", "right")
@@ -91,12 +92,11 @@ def _catalogue_job(_jc: Any) -> list[dict]:
     return rows
 
 
-class DetectorPanels(QWidget):
-    """Paints the two panels to fit the widget, as the exported figure does."""
+class DetectorPanels(PanelCanvas):
+    HINT = "Open an image and press Compare to run two detectors side by side"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.image: np.ndarray | None = None
         self.panels: list[DetectorPanel] = []
         self.setMinimumSize(240, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -112,22 +112,8 @@ class DetectorPanels(QWidget):
         font_px = float(self.fontInfo().pixelSize())
         return fit_panels(len(self.panels), (w, h), (self.width(), self.height()), font_px)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        painter = QPainter(self)
-        try:
-            text = self.palette().color(QPalette.ColorRole.WindowText)
-            layout = self.current_layout()
-            if layout is None:
-                painter.setPen(text)
-                flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
-                painter.drawText(QRectF(self.rect()), int(flags),
-                                 "Open an image and press Compare to run two detectors side by side")
-                return
-            painter.translate(QPointF(max(0.0, (self.width() - layout.size[0]) / 2),
-                                      max(0.0, (self.height() - layout.size[1]) / 2)))
-            paint_panels(painter, layout, self.image, self.panels, text)
-        finally:
-            painter.end()
+    def paint_layout(self, painter: QPainter, layout, text: QColor) -> None:
+        paint_panels(painter, layout, self.image, self.panels, text)
 
 
 class DetectorCompare(QWidget):
