@@ -3,10 +3,11 @@
 For each bundled detector (Mask R-CNN, Faster R-CNN, FCOS) on a few sample scenes:
 - inference: the ``detect`` method (the model with every stage captured, mapped to image
   pixels) run back to back; the median of the model's own time and of the whole method;
-- redraw: the Detection dock with a canvas, offscreen, holding that result; each move sets the
-  score threshold slider (or the NMS IoU slider) to a new value, and is timed from ``setValue``
-  through ``core.detection_view`` and the canvas layer updates ("to layers") and on to the
-  canvas view having repainted ("to painted"). Proposals (top 50) are shown for two-stage models.
+- redraw: the Detection panel bound to a workspace and a canvas, offscreen, showing that result
+  (``workspace.show``); each move sets the score threshold slider (or the NMS IoU slider) to a
+  new value, and is timed from ``setValue`` through ``core.detection.view`` and the canvas layer
+  updates ("to layers") and on to the canvas view having repainted ("to painted"). Proposals
+  (top 50) are shown for two-stage models.
 Budget: redraw-to-painted p95 <= 16 ms, for a threshold and for an IoU change.
 
     python bench/detection.py [--scenes 4] [--moves 60] [--repeats 5] [--threads 1]
@@ -33,7 +34,8 @@ from workbench.core.samples import sample_image  # noqa: E402
 from workbench.core.sources import load_model  # noqa: E402
 from workbench.engine import Engine  # noqa: E402
 from workbench.ui.canvas import Canvas  # noqa: E402
-from workbench.ui.detection_dock import DetectionDock  # noqa: E402
+from workbench.ui.detection.dock import DetectionPanel  # noqa: E402
+from workbench.ui.workspace_signals import QtWorkspace  # noqa: E402
 
 
 BUDGET_MS = 16.0
@@ -59,7 +61,7 @@ def inference(handle, image: np.ndarray, repeats: int):
     return model, method, result
 
 
-def moves(dock: DetectionDock, canvas: Canvas, slider, values: np.ndarray) -> dict[str, list[float]]:
+def moves(panel: DetectionPanel, canvas: Canvas, slider, values: np.ndarray) -> dict[str, list[float]]:
     """Set ``slider`` to each value. Per move: wall ms to the layers updated and to the view
     repainted, the GUI thread's CPU ms for the same (the wall time with a core to itself), boxes."""
     app, viewport = QApplication.instance(), canvas.view.viewport()
@@ -75,7 +77,7 @@ def moves(dock: DetectionDock, canvas: Canvas, slider, values: np.ndarray) -> di
         out["cpu"].append((c1 - c0) * 1e3)
         out["paint"].append((t2 - t0) * 1e3)
         out["paint_cpu"].append((c2 - c0) * 1e3)
-        out["boxes"].append(dock.table.rowCount())
+        out["boxes"].append(panel.table.rowCount())
     return out
 
 
@@ -90,21 +92,21 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     singleton_refs.top_up()
-    engine = Engine(device="cpu")
-    canvas, dock = Canvas(), DetectionDock(engine)
+    engine, workspace = Engine(device="cpu"), QtWorkspace()
+    canvas, panel = Canvas(), DetectionPanel()
+    panel.bind(workspace, engine, canvas)
     window = QWidget()
     layout = QHBoxLayout(window)
     layout.addWidget(canvas, 1)
-    layout.addWidget(dock)
+    layout.addWidget(panel)
     window.resize(1200, 800)
     window.show()
-    dock.attach_canvas(canvas)
     rng = np.random.default_rng(0)
 
     rows = []
     for name in args.models.split(","):
         handle = load_model(f"zoo:{name}")
-        dock.set_model(handle)
+        workspace.set_model(handle)
         model_ms, method_ms = [], []
         th: dict[str, list[float]] = {k: [] for k in KEYS}
         iou: dict[str, list[float]] = {k: [] for k in KEYS}
@@ -114,17 +116,17 @@ def main() -> int:
             m, t, result = inference(handle, image, args.repeats)
             model_ms += m
             method_ms += t
-            canvas.set_image(image)
-            dock.set_image(image)
-            dock.threshold.setValue(50)
-            dock.own_nms.setChecked(True)
-            dock.show_result(result)
-            dock.proposals.setChecked(len(result.proposals) > 0)
-            dock.top_k.setValue(TOP_K)
-            for k, v in moves(dock, canvas, dock.threshold, rng.integers(0, 100, args.moves)).items():
+            workspace.set_image(image)
+            canvas.set_image(image)     # what the Image tab does in the window
+            panel.threshold.setValue(50)
+            panel.own_nms.setChecked(True)
+            workspace.show(result)
+            panel.proposals.setChecked(len(result.proposals) > 0)
+            panel.top_k.setValue(TOP_K)
+            for k, v in moves(panel, canvas, panel.threshold, rng.integers(0, 100, args.moves)).items():
                 th[k] += v
-            dock.threshold.setValue(5)  # every candidate the model kept: the most boxes an IoU can give
-            for k, v in moves(dock, canvas, dock.iou, rng.integers(10, 96, args.moves)).items():
+            panel.threshold.setValue(5)  # every candidate the model kept: the most boxes an IoU can give
+            for k, v in moves(panel, canvas, panel.iou, rng.integers(10, 96, args.moves)).items():
                 iou[k] += v
         rows.append((name, model_ms, method_ms, th, iou))
     engine.shutdown()

@@ -22,7 +22,7 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from workbench.engine import Engine  # noqa: E402
-from workbench.ui.gan_lab import GanLabPanel  # noqa: E402
+from workbench.ui.ganlab.panel import GanLabPanel  # noqa: E402
 
 BUDGET_STEPS_PER_S = 30.0
 
@@ -42,11 +42,12 @@ def run_events(seconds: float, until: Callable[[], bool] | None = None, signal=N
 def live(seconds: float, steps_per_frame: int) -> tuple[float, float]:
     """(steps/s, redraws/s) while the panel runs for ``seconds``."""
     engine = Engine(device="cpu")
-    panel = GanLabPanel(engine)
+    panel = GanLabPanel()
+    panel.bind(None, engine, None)
     panel.resize(1200, 800)
     panel.show()
     run_events(120, lambda: panel.snapshot is not None, panel.frameShown)   # worker started, step 0 drawn
-    panel.steps_per_frame.setValue(steps_per_frame)
+    panel.controls.steps_per_frame.setValue(steps_per_frame)
     panel.run()
     run_events(60, lambda: panel.redraws >= 3, panel.frameShown)           # past the first frames
     step0, draws0, t0 = panel.snapshot.step, panel.redraws, time.perf_counter()

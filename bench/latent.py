@@ -3,14 +3,15 @@
 For each bundled generator (the AE and VAE decoders, the DCGAN and SNGAN generators):
 - bare: one latent through the decoder under torch.inference_mode, 1 torch thread, back to back
   and paced at the slider rate;
-- slider: the latent explorer, offscreen, driven by programmatic slider moves at ~60 Hz; each
-  move is timed from ``setValue`` (which emits valueChanged) through the engine's decode job
-  to the panel's ``setImage`` returning ("to setImage"), and on to the image view's next paint
-  having finished ("to painted");
+- slider: the Latent tab (``LatentPanel``), offscreen, bound to a workspace holding the model,
+  driven by programmatic slider moves at ~60 Hz; each move is timed from ``setValue`` (which
+  emits valueChanged) through the engine's decode job (``core.latent.jobs.decode``, its result on
+  the job's ticket) to the panel's ``setImage`` returning ("to setImage"), and on to the image
+  view's next paint having finished ("to painted");
 - the engine's round trip for an empty job, and the CPU time each move costs the GUI thread and
   the worker thread (what the latency would be with a core free for each).
 Budget: slider-to-painted p95 <= 8 ms on CPU. The ratio is slider-to-painted p50 / bare p50.
---window runs the explorer as a tab of the main window (status bar and docks listening too).
+--window runs the tab inside the main window (status bar and docks listening too).
 On a machine shared with other busy processes every hand-off between the two threads waits for a
 core; ``chrt -f 1 python bench/latent.py`` (real-time priority) shows the latency with a core free
 for each thread, and the header says which scheduler ran the bench.
@@ -35,9 +36,10 @@ import torch  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from workbench.core import latent_session as ls  # noqa: E402
+from workbench.core.latent import session as ls  # noqa: E402
 from workbench.engine import Engine  # noqa: E402
-from workbench.ui.latent_explorer import LatentExplorer  # noqa: E402
+from workbench.ui.latent.explorer import LatentPanel  # noqa: E402
+from workbench.ui.workspace_signals import QtWorkspace  # noqa: E402
 
 # PySide6 6.12.0's SignalInstance.emit() gives back True without a reference of its own, so on
 # CPython 3.11 (True is not immortal) every emit from Python costs True one reference and a long
@@ -107,7 +109,7 @@ class Clock:
     either in a local event loop. The paint is the view's own (a timed wrapper around
     GraphicsView.paintEvent), so the bench adds no repaint of its own."""
 
-    def __init__(self, panel: LatentExplorer) -> None:
+    def __init__(self, panel: LatentPanel) -> None:
         self.loop = QEventLoop()
         self.timer = QTimer(singleShot=True)
         self.timer.timeout.connect(self.loop.quit)
@@ -153,7 +155,7 @@ def worker_cpu_clock(engine: Engine) -> int:
     return time.pthread_getcpuclockid(ident[0])
 
 
-def slider_ms(panel: LatentExplorer, clock: Clock, seconds: float, worker_clock: int) -> dict[str, list[float]]:
+def slider_ms(panel: LatentPanel, clock: Clock, seconds: float, worker_clock: int) -> dict[str, list[float]]:
     """Move slider 0 back and forth at RATE_HZ. Per move: wall time to setImage and to painted,
     and the CPU time the GUI thread and the worker thread spent on it."""
     slider = panel.sliders.slider(0)
@@ -181,13 +183,16 @@ def slider_ms(panel: LatentExplorer, clock: Clock, seconds: float, worker_clock:
 
 
 def engine_round_trip_ms(engine: Engine, n: int = 200) -> list[float]:
-    """An empty job through the engine: submit to the done signal, at the same 60 Hz."""
+    """An empty job through the engine: submit to its ticket's done signal, at the same 60 Hz."""
     loop, at = QEventLoop(), []
-    engine.done.connect(lambda key, _r: key == "bench-empty" and (at.append(time.perf_counter()), loop.quit()))
+
+    def on_done(_result) -> None:
+        at.append(time.perf_counter())
+        loop.quit()
     out = []
     for _ in range(n):
         t0 = time.perf_counter()
-        engine.submit("bench-empty", lambda jc: None)
+        engine.submit("bench-empty", lambda jc: None).done.connect(on_done)
         loop.exec()
         out.append((at[-1] - t0) * 1e3)
         pause(1.0 / RATE_HZ)
@@ -217,15 +222,19 @@ def main() -> int:
     # the worker sets its own torch threads when it starts; the bench's main thread must not first
     wait_until(lambda: engine.device_name is not None)
     worker_clock = worker_cpu_clock(engine)
-    panel = LatentExplorer(engine, load_model=lambda model_id: generator_handle(model_id[4:])[0])
     if args.window:
         from workbench.ui.window import MainWindow
         window = MainWindow(engine)
-        window.views.addTab(panel, "Latent")
-        window.views.setCurrentWidget(panel)
+        workspace = window.workspace
+        tab = next(t for t in window.tabs if t.object_name == LatentPanel.object_name)
+        window.views.setCurrentWidget(tab)
+        panel = window.panel(LatentPanel.object_name)      # the window's own Latent tab, built on show
         window.resize(1400, 900)
         window.show()
     else:
+        workspace = QtWorkspace()
+        panel = LatentPanel(load_model=lambda model_id: generator_handle(model_id[4:])[0])
+        panel.bind(workspace, engine, None)
         panel.resize(1100, 750)
         panel.show()
     clock = Clock(panel)
@@ -236,7 +245,7 @@ def main() -> int:
         with ls.one_thread():
             bare = percentiles(bare_decode_ms(handle))
             paced = percentiles(bare_decode_ms(handle, 1.0 / RATE_HZ, n=int(args.seconds * RATE_HZ)))
-        panel.set_model(handle)
+        workspace.set_model(handle)
         wait_until(lambda: panel.state is not None and not engine.is_busy)  # setup, manifold, path, scatter
         rows.append((name, source, bare, paced, slider_ms(panel, clock, args.seconds, worker_clock)))
     engine.shutdown()

@@ -1,4 +1,4 @@
-"""Occlusion: captum's Occlusion against the workbench's incremental engine, in one run.
+"""Occlusion: captum's Occlusion against the workbench's incremental evaluator, in one run.
 
 For resnet18, resnet50 and vgg16 (random weights, 1x3x224x224, window 16, stride 8, zero
 baseline) and the bundled classifiers (zoo:shapes-cnn, zoo:digits-cnn on a sample image, with
@@ -101,8 +101,8 @@ def macs_saved(model, x, window, stride, batch):
     from workbench.core.occlusion.incremental import IncrementalModel
     from workbench.core.occlusion.plan import ALIAS, INPUT, POINTWISE, SPATIAL, dirty_macs
     grid = WindowGrid(x.shape[-2], x.shape[-1], window, stride)
-    engine = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
-    plan, full_macs, box_macs = engine.plan, 0.0, 0.0
+    evaluator = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
+    plan, full_macs, box_macs = evaluator.plan, 0.0, 0.0
     for idx in Batcher(plan, grid.shape, batch).batches(np.arange(len(grid))):
         whole: dict[str, bool] = {}
         for st in plan.steps:
@@ -111,7 +111,7 @@ def macs_saved(model, x, window, stride, batch):
             elif st.kind == ALIAS:
                 whole[st.name] = whole.get(st.source, True)
             elif st.kind in (SPATIAL, POINTWISE):
-                box = engine._box(st.name, idx, any(whole.get(a, True) for a in st.dynamic))
+                box = evaluator._box(st.name, idx, any(whole.get(a, True) for a in st.dynamic))
                 whole[st.name] = box.full
                 if st.kind == SPATIAL and st.spatial.macs:
                     h, w = plan.hw(st.name)

@@ -19,6 +19,13 @@ def keep_singletons_alive():
 
 
 @pytest.fixture(scope="session")
+def qapp():
+    """pytest-qt's application, made by the workbench's own factory (named, guard installed)."""
+    from workbench.qt_app import application
+    return application(headless=True)
+
+
+@pytest.fixture(scope="session")
 def bundled():
     """Bundled models by name, ``bundled("shapes-fcos")``, each loaded once for the whole run."""
     from workbench.core.sources import load_model

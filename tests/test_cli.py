@@ -90,12 +90,15 @@ def test_fid_writes_a_score_table_beside_the_card_and_real_digits(tmp_path):
     assert int(data["n"]) == 200 and int(data["class_counts"].sum()) == 200
     assert 0 < float(data["fid"]) < 5 and float(data["is_mean"]) > 1
 
-    from workbench.core.methods._scores import Scores
+    from workbench.core.methods.fid import card_references
+    from workbench.core.results.scores import Scores
     from workbench.figure import render, scores
     from workbench.zoo import catalogue
     result = Scores(method="fid", model="zoo:digits-dcgan", params={"n": 200, "seed": 0}, title="fid",
                     values={k: data[k].tolist() for k in ("n", "fid", "kid_mean", "kid_std", "is_mean", "is_std",
-                                                          "class_counts")})
+                                                          "class_counts")},
+                    references=card_references("zoo:digits-dcgan"))
+    assert json.loads(str(data["params"]))["references"] == json.loads(json.dumps(result.references))
     card = catalogue.card("digits-dcgan")["metrics"]
     columns = scores.columns_for(result)
     assert [c.header for c in columns] == ["this run", "model card", "real digits"]
@@ -107,13 +110,13 @@ def test_fid_writes_a_score_table_beside_the_card_and_real_digits(tmp_path):
 
 
 def test_scores_without_a_card_show_one_column_and_refuse_when_empty(tmp_path):
-    from workbench.core.methods._scores import Scores
+    from workbench.core.results.scores import Scores
     from workbench.figure import render, scores
     result = Scores(method="fid", model="file:/x.pt", values={"fid": 1.5, "kid_mean": 0.01, "kid_std": 0.002,
                                                               "is_mean": 3.0, "is_std": 0.1})
     assert [c.header for c in scores.columns_for(result)] == ["this run"]
     assert scores.format_score(result.values, "kid") == "0.0100 ± 0.0020"
     assert scores.format_score({}, "is") == "–"
-    assert non_blank(render.export_result(result, None, tmp_path / "s.png"))
+    assert non_blank(render.export_result(result, None, tmp_path / "s.png", scale=2.0))
     with pytest.raises(ValueError, match="npz"):
         render.export_result(Scores(values={"n": 3}), None, tmp_path / "e.png")

@@ -16,6 +16,13 @@ def test_example_plugin_is_in_the_default_registry():
     assert "edge-baseline" in plugins.default_registry()
 
 
+def test_example_plugin_is_an_attribution_method():
+    registry = plugins.default_registry()
+    assert registry.get("edge-baseline").kind == "attribution"
+    assert "edge-baseline" in [m.name for m in registry.of_kind("attribution", "classify")]
+    assert "edge-baseline" in [m.name for m in registry.of_kind("attribution", "detect")]
+
+
 def test_failing_plugins_are_reported_and_skipped(tmp_path, monkeypatch):
     _write(tmp_path, "raises_on_import", "raise RuntimeError('broken at import')")
     _write(tmp_path, "raises_in_setup", "def setup(registry):\n    raise ValueError('broken in setup')")

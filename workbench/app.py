@@ -37,15 +37,12 @@ def run_gui(argv: Sequence[str]) -> int:
     import cv2  # noqa: F401
     import numpy  # noqa: F401
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
     import pyqtgraph as pg
 
+    from workbench.qt_app import application
+
     pg.setConfigOptions(imageAxisOrder="row-major")
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    from workbench import singleton_refs
-    singleton_refs.install(app)
-    app.setApplicationName("CV Workbench")
-    app.setOrganizationName("cv-workbench")
+    app = application()
 
     from workbench.engine import Engine
     from workbench.ui.window import MainWindow
@@ -71,9 +68,9 @@ def run_gui(argv: Sequence[str]) -> int:
 def start(window, args: argparse.Namespace) -> "Demo | None":
     """The work that waits for the window: the worker, the method registry, the model catalogue."""
     window.engine.warm_up()
-    window.method_dock.load_registry()
+    window.panel("methodDock").load_registry()
     demo = Demo(window) if args.demo else None   # its model loads before the slower catalogue
-    window.model_dock.refresh_catalogue()
+    window.panel("modelDock").refresh_catalogue()
     if args.image and not args.demo:
         if args.image.lower().startswith("sample:"):
             window.images.open_sample(args.image.split(":", 1)[1])
@@ -87,29 +84,31 @@ class Demo:
 
     def __init__(self, window) -> None:
         self.window = window
+        self.workspace = window.workspace
         self._ran = False
-        window.method_dock.registryReady.connect(self._maybe_run)
-        window.model_dock.modelLoaded.connect(self._maybe_run)
-        window.resultShown.connect(self._on_result)
+        self.workspace.registryChanged.connect(self._maybe_run)
+        self.workspace.modelChanged.connect(self._maybe_run)
+        self.workspace.imageChanged.connect(self._maybe_run)
+        self.workspace.view("grid").changed.connect(self._on_grid)
         window.images.open_sample(DEMO_SAMPLE)
-        window.model_dock.load(DEMO_MODEL)
+        window.panel("modelDock").load(DEMO_MODEL)
 
     def _maybe_run(self, *_: object) -> None:
-        w = self.window
-        if self._ran or w.handle is None or w.method_dock.registry is None or w.image is None:
+        ws = self.workspace
+        if self._ran or ws.handle is None or ws.registry is None or ws.image is None:
             return
         self._ran = True
-        w.method_dock.select_method(DEMO_METHOD)
-        convs = w.handle.conv_layers()
+        methods = self.window.panel("methodDock")
+        methods.select_method(DEMO_METHOD)
+        convs = ws.handle.conv_layers()
         if convs:
-            w.method_dock.form.set_values({"layer": convs[-1]})
-        w.method_dock.request_run()
+            methods.form.set_values({"layer": convs[-1]})
+        methods.request_run()
 
-    def _on_result(self, result: object) -> None:
-        from workbench.core.results import ActivationGrid
-        if isinstance(result, ActivationGrid):
-            self.window.resultShown.disconnect(self._on_result)
-            self.window.show_channel(0)
+    def _on_grid(self, result: object) -> None:
+        if result is not None and hasattr(result, "channel_heatmap"):
+            self.workspace.view("grid").changed.disconnect(self._on_grid)
+            self.window.panel("gridTab").show_channel(0)
 
 
 def _report_and_quit(app) -> None:

@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="K=V", help="a method parameter")
     r.add_argument("--target", help="class index or name (default: the top prediction)")
     r.add_argument("--out", help="figure path (.png, .svg or .pdf)")
-    r.add_argument("--scale", type=float, default=2.0, help="PNG scale factor")
+    r.add_argument("--scale", type=float, default=1.0, help="PNG scale: 1 is the natural size (small images enlarged to 512 px), 2 twice that")
     r.add_argument("--npz", help="arrays path (.npz); params go in it and beside it as .json")
     r.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps", "auto"))
     r.add_argument("--trust-pickle", dest="trust", action="store_true",
@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="retrain a bundled model, reproducibly")
     t.add_argument("name")
     t.add_argument("--out-dir", help="where to write NAME.safetensors and NAME.json (default: the bundled folder)")
+    t.add_argument("--epochs", type=int, help="classifiers, generative models: epochs to train")
+    t.add_argument("--steps", type=int, help="segmenter: override the recipe's step count")
+    t.add_argument("--threads", type=int, help="detectors, segmenter: torch threads (results depend on it)")
+    t.add_argument("--checkpoints", help="detectors: folder of the resumable checkpoint NAME.pt")
+    t.add_argument("--minutes", type=float, help="detectors: wall-clock budget of this run (resume later)")
+    t.add_argument("--until", type=int, help="detectors: stop after this step (resume later)")
+    t.add_argument("--rescore", action="store_true", help="generative models: only measure the card metrics again")
     return p
 
 
@@ -63,7 +70,7 @@ def _methods(args) -> int:
     for err in plugin_errors():
         print(f"warning: {err}", file=sys.stderr)
     for m in default_registry().for_task(args.task):
-        print(f"{m.name}  [{', '.join(m.tasks)}]  {m.description}")
+        print(f"{m.name}  [{', '.join(m.tasks)}]  ({m.kind})  {m.description}")
         for s in m.param_specs():
             extra = f" range {s.range[0]}..{s.range[1]}" if s.range else ""
             extra += f" choices {s.choices}" if s.choices else ""
@@ -100,8 +107,12 @@ def _run(args) -> int:
     return 0
 
 
+TRAIN_OPTIONS = ("epochs", "steps", "threads", "checkpoints", "minutes", "until", "rescore")
+
+
 def _train(args) -> int:
-    from workbench.zoo.train import train
-    card = train(args.name, Path(args.out_dir) if args.out_dir else None)
-    print(json.dumps(card.get("metrics", {}), indent=1))
+    from workbench.zoo.training import train
+    options = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) not in (None, False)}
+    card = train(args.name, Path(args.out_dir) if args.out_dir else None, **options)
+    print(json.dumps((card or {}).get("metrics", {}), indent=1))
     return 0

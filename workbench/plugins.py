@@ -1,7 +1,10 @@
 """Plugin discovery: entry points in group ``workbench.plugins`` and packages in ``plugins/``.
 
-A plugin is a module exposing ``setup(registry)``; it adds methods with ``registry.add``.
-A plugin that fails to import or set up is reported and skipped; the rest goes on.
+A plugin is a module exposing ``setup(registry)``; it adds methods with ``registry.add`` and
+result types with ``workbench.core.renderers.RENDERERS.add``. It may also expose ``panels()``,
+the Panel classes it adds to the window, and ``samples()``, a dict of sample image names to
+functions that make them. A plugin that fails to import or set up is reported and skipped;
+the rest goes on.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ PLUGIN_DIRS_ENV = "WORKBENCH_PLUGIN_PATH"
 
 _default: Registry | None = None
 _errors: list[str] = []
+_loaded: list[tuple[str, object]] = []   # (label, module) of every plugin set up
 
 
 def plugin_dirs() -> list[Path]:
@@ -70,6 +74,9 @@ def load_plugins(registry: Registry) -> list[str]:
             if setup is None:
                 raise AttributeError("it has no setup(registry) function")
             setup(registry)
+            if all(module is not target for _, module in _loaded):
+                _register_samples(target)
+                _loaded.append((label, target))
         except Exception as exc:  # a broken plugin must not take the app down
             msg = f"plugin {label} was skipped: {type(exc).__name__}: {exc}"
             log.warning(msg)
@@ -92,3 +99,32 @@ def default_registry() -> Registry:
 def plugin_errors() -> list[str]:
     default_registry()
     return list(_errors)
+
+
+def _register_samples(plugin: object) -> None:
+    from workbench.core.samples import register_sample
+    make_all = getattr(plugin, "samples", None)
+    for name, make in (make_all() if callable(make_all) else {}).items():
+        register_sample(name, make)
+
+
+def plugin_panels() -> list[type]:
+    """The Panel classes of every plugin set up so far (``panels()``); a failing one is logged."""
+    found = []
+    for label, plugin in list(_loaded):
+        panels = getattr(plugin, "panels", None)
+        if not callable(panels):
+            continue
+        try:
+            found.extend(panels())
+        except Exception as exc:  # a broken plugin must not take the window down
+            msg = f"plugin {label}: its panels were skipped: {type(exc).__name__}: {exc}"
+            log.warning(msg)
+            _errors.append(msg)
+    return found
+
+
+def registry_job(jc: object) -> Registry:
+    """``default_registry`` as an engine job (``engine.submit(key, registry_job)``): building it
+    imports torch, so the GUI runs it on the worker."""
+    return default_registry()

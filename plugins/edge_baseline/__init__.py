@@ -2,7 +2,8 @@
 
 Adebayo et al. ("Sanity checks for saliency maps", 2018) showed that some saliency maps look
 much like a plain edge detector. This plugin adds `edge-baseline`, the Sobel gradient magnitude
-of the image, so a saliency map can be compared against it side by side.
+of the image, so a saliency map can be compared against it side by side: its
+``kind="attribution"`` puts it in the Attribution panel and the Compare tab.
 """
 from __future__ import annotations
 
@@ -34,4 +35,5 @@ def run(ctx, p: Params) -> Heatmap:
 
 def setup(registry) -> None:
     registry.add(Method(name="edge-baseline", tasks=("classify", "detect", "segment"), params=Params, run=run,
-                        title="Edge baseline", description="Sobel edge magnitude: a sanity baseline for saliency."))
+                        kind="attribution", title="Edge baseline",
+                        description="Sobel edge magnitude: a sanity baseline for saliency."))

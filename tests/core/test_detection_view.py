@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.core.detection import DetectionPipeline
-from workbench.core.detection_view import (PROPOSAL_COLORMAP, DetectionScene, DetectionView, build_layers,
+from workbench.core.detection.pipeline import DetectionPipeline
+from workbench.core.detection.view import (PROPOSAL_COLORMAP, DetectionDisplay, DetectionView, build_layers,
                                            instance_colors, objectness_colors)
-from workbench.core.scene import PALETTE, BoxesLayer, MaskLayer
+from workbench.core.canvas_layers import PALETTE, BoxesLayer, MaskLayer
 
 NAMES = ["__background__", "circle", "square", "triangle"]
 
@@ -33,10 +33,10 @@ def synthetic() -> DetectionPipeline:
 
 def test_threshold_and_class_filter_match_numpy():
     r = synthetic()
-    scene = DetectionScene(r)
+    display = DetectionDisplay(r)
     for threshold in (0.0, 0.35, 0.75, 0.95):
         for classes in (None, frozenset({1}), frozenset({2, 3}), frozenset()):
-            built = scene.build(DetectionView(score_threshold=threshold, classes=classes))
+            built = display.build(DetectionView(score_threshold=threshold, classes=classes))
             keep = r.scores >= threshold
             if classes is not None:
                 keep &= np.isin(r.labels, list(classes))
@@ -65,11 +65,11 @@ def test_colour_by_class_and_by_instance():
 
 
 def test_instance_colours_stay_with_their_instance_across_filters():
-    scene = DetectionScene(synthetic())
-    every = scene.build(DetectionView(score_threshold=0.0, color_by="instance")).layer("detections").colors
-    high = scene.build(DetectionView(score_threshold=0.5, color_by="instance")).layer("detections").colors
+    display = DetectionDisplay(synthetic())
+    every = display.build(DetectionView(score_threshold=0.0, color_by="instance")).layer("detections").colors
+    high = display.build(DetectionView(score_threshold=0.5, color_by="instance")).layer("detections").colors
     assert high == every[:2]
-    replayed = scene.build(DetectionView(score_threshold=0.0, color_by="instance", nms_iou=0.5))
+    replayed = display.build(DetectionView(score_threshold=0.0, color_by="instance", nms_iou=0.5))
     assert replayed.layer("detections").colors == every
 
 
@@ -89,26 +89,26 @@ def test_proposals_top_k_ordered_by_objectness():
 
 
 def test_replay_and_stages_on_synthetic_result():
-    scene = DetectionScene(synthetic())
-    np.testing.assert_array_equal(scene.pre_of_final, [0, 2, 4])
-    loose = scene.build(DetectionView(score_threshold=0.0, nms_iou=0.95))
+    display = DetectionDisplay(synthetic())
+    np.testing.assert_array_equal(display.pre_of_final, [0, 2, 4])
+    loose = display.build(DetectionView(score_threshold=0.0, nms_iou=0.95))
     assert loose.counts.after == 5 and len(loose.rows) == 5
     assert [row.final for row in loose.rows] == [0, -1, 1, -1, 2]
     # masks only for the boxes the model kept (the mask head is not rerun)
     assert len(loose.layer("masks").masks) == 3
-    before = scene.build(DetectionView(score_threshold=0.5, stage="before"))
+    before = display.build(DetectionView(score_threshold=0.5, stage="before"))
     assert before.roles == ["detections"] and [row.pre_nms for row in before.rows] == [0, 1, 2, 3]
-    both = scene.build(DetectionView(score_threshold=0.0, stage="both"))
+    both = display.build(DetectionView(score_threshold=0.0, stage="both"))
     assert both.roles == ["pre-nms", "masks", "detections"]
     assert both.layer("pre-nms").line_width < both.layer("detections").line_width
     assert len(both.layer("pre-nms").boxes) == 5 and len(both.rows) == 3
 
 
 def test_unchanged_layers_keep_their_key():
-    scene = DetectionScene(synthetic())
-    a = scene.build(DetectionView(score_threshold=0.2, show_proposals=True))
-    b = scene.build(DetectionView(score_threshold=0.25, show_proposals=True))
-    c = scene.build(DetectionView(score_threshold=0.5, show_proposals=True))
+    display = DetectionDisplay(synthetic())
+    a = display.build(DetectionView(score_threshold=0.2, show_proposals=True))
+    b = display.build(DetectionView(score_threshold=0.25, show_proposals=True))
+    c = display.build(DetectionView(score_threshold=0.5, show_proposals=True))
     assert a.keys == b.keys
     assert a.keys[0] == c.keys[0] and a.keys[-1] != c.keys[-1]
 
@@ -133,16 +133,16 @@ def fasterrcnn_result():
 def test_replay_at_the_models_iou_gives_its_final_boxes(fasterrcnn_result):
     r = fasterrcnn_result
     assert len(r.boxes) > 1 and len(r.pre_nms_boxes) > len(r.boxes) and len(r.proposals)
-    scene = DetectionScene(r)
-    own = scene.build(DetectionView(score_threshold=0.0))
-    replayed = scene.build(DetectionView(score_threshold=0.0, nms_iou=r.nms_threshold))
+    display = DetectionDisplay(r)
+    own = display.build(DetectionView(score_threshold=0.0))
+    replayed = display.build(DetectionView(score_threshold=0.0, nms_iou=r.nms_threshold))
     np.testing.assert_allclose(replayed.layer("detections").boxes, own.layer("detections").boxes, atol=1e-3)
     assert [row.final for row in replayed.rows] == list(range(len(r.boxes)))
     assert [row.label for row in replayed.rows] == list(r.labels)
-    assert (scene.pre_of_final >= 0).all()
+    assert (display.pre_of_final >= 0).all()
     assert replayed.counts == own.counts
-    strict = scene.build(DetectionView(score_threshold=0.0, nms_iou=0.1))
-    loose = scene.build(DetectionView(score_threshold=0.0, nms_iou=0.9))
+    strict = display.build(DetectionView(score_threshold=0.0, nms_iou=0.1))
+    loose = display.build(DetectionView(score_threshold=0.0, nms_iou=0.9))
     assert len(strict.rows) <= len(own.rows) <= len(loose.rows)
     assert len(strict.rows) < len(loose.rows)
 
@@ -153,8 +153,8 @@ def test_keypoints_follow_the_filter_and_the_instance_colours():
     for k in range(3):
         r.keypoints[k] = [[k, k, 1], [k + 5, k + 5, 1]]
     r.skeleton = [(0, 1)]
-    scene = DetectionScene(r)
-    built = scene.build(DetectionView(score_threshold=0.5, color_by="instance"))
+    display = DetectionDisplay(r)
+    built = display.build(DetectionView(score_threshold=0.5, color_by="instance"))
     points, skeleton = built.layer("keypoints points"), built.layer("keypoints skeleton")
     kept = [row.final for row in built.rows]
     assert kept == [0, 1]

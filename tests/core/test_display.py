@@ -2,10 +2,12 @@
 import numpy as np
 import pytest
 
+from tests.tiny import builtin_registry
 from workbench.core import colormaps
-from workbench.core.display import (ATTRIBUTION_METHODS, DisplayOptions, compare_levels, display_data,
-                                    display_layer, display_levels, shared_levels)
-from workbench.core.methods import builtin_methods
+from workbench.core.attribution.display import (DisplayOptions, compare_levels, display_data, display_layer,
+                                                display_levels, shared_levels)
+from workbench.core.attribution.methods import BUILTIN_ORDER, attribution_methods
+from workbench.core.registry import Method
 
 
 def ramp(lo, hi, n=1001):
@@ -77,8 +79,24 @@ def test_bad_options_are_refused():
         display_levels(ramp(0, 1), "signed", 0)
 
 
-def test_attribution_methods_name_registered_heatmap_methods():
-    registered = {m.name for m in builtin_methods()}
-    # occlusion is added by its own module; every other listed name must be a real method
-    assert set(ATTRIBUTION_METHODS) - {"occlusion"} <= registered
-    assert "activations" not in ATTRIBUTION_METHODS and "filters" not in ATTRIBUTION_METHODS
+def test_attribution_methods_are_the_registered_methods_of_that_kind_in_the_builtin_order():
+    reg = builtin_registry()
+    assert {m.name for m in reg if m.kind == "attribution"} == set(BUILTIN_ORDER)
+    assert [m.name for m in attribution_methods(reg, "classify")] == list(BUILTIN_ORDER)
+    assert [m.name for m in attribution_methods(reg, None)] == list(BUILTIN_ORDER)
+    assert attribution_methods(reg, "generate") == [] and attribution_methods(None, "classify") == []
+    assert reg.get("activations").kind == "features" and reg.get("filters").kind == "features"
+
+
+def test_other_attribution_methods_follow_the_builtins_by_title():
+    reg = builtin_registry()
+
+    def run(ctx, p):
+        return None
+
+    for name, title in (("z-first-by-name", "beta map"), ("a-last-by-name", "Gamma map"), ("untitled", "")):
+        reg.add(Method(name=name, tasks=("classify",), params=object, run=run, kind="attribution", title=title))
+    reg.add(Method(name="detector-only", tasks=("detect",), params=object, run=run, kind="attribution"))
+    names = [m.name for m in attribution_methods(reg, "classify")]
+    assert names == list(BUILTIN_ORDER) + ["z-first-by-name", "a-last-by-name", "untitled"]
+    assert [m.name for m in attribution_methods(reg, "detect")] == ["detector-only"]

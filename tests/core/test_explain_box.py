@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from workbench.core.box_score import OneStageBoxScore, TwoStageBoxScore, box_score_module, find_source
-from workbench.core.detection import capture_pipeline
+from workbench.core.detection.box_score import OneStageBoxScore, TwoStageBoxScore, box_score_module, find_source
+from workbench.core.detection.pipeline import capture_pipeline
 from workbench.core.hooks import hook_count
 from workbench.core.methods.explain_box import METHOD, box_handle
 from workbench.core.runner import context, run_method

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.core.ganlab import DEFAULT_BUDGET, GanLab, LabConfig, losses, metrics, toy
-from workbench.core.ganlab.history import LossHistory
-from workbench.core.ganlab.trainer import arrow_segments
+from workbench.core.ganlab import (DEFAULT_BUDGET, LOSS_LABELS, GanLab, LabConfig, LabSession, lab_curves, losses,
+                                   metrics, toy, train_steps)
+from workbench.core.ganlab.history import DivergenceHistory, LossHistory
+from workbench.core.ganlab.snapshot import arrow_segments
 
 
 # -- toy distributions ----------------------------------------------------------------------
@@ -205,7 +206,7 @@ def test_surface_is_sigmoid_of_d_at_the_grid_cell_centres():
 
 
 def test_surface_levels_round_up_to_a_steady_half_width():
-    from workbench.core.ganlab.trainer import surface_levels
+    from workbench.core.ganlab.snapshot import surface_levels
 
     assert surface_levels(np.array([0.45, 0.58]), 0.5) == pytest.approx((0.4, 0.6))       # 0.08 -> 0.1
     assert surface_levels(np.array([-0.3, 0.1]), 0.0) == pytest.approx((-0.5, 0.5))       # 0.3 -> 0.5
@@ -270,6 +271,100 @@ def test_every_loss_trains_and_reports_finite_numbers(loss, monkeypatch):
     assert not np.allclose(lab.generate(500), before)
     assert snap.metrics.modes_total is None and 0 <= snap.metrics.js <= math.log(2)
     assert len(penalties) == (10 * losses.CRITIC_STEPS if loss == "wgan-gp" else 0)   # one per critic step
+
+
+# -- the session the panel drives ------------------------------------------------------------
+
+class FakeJob:
+    def __init__(self, cancel_after: int | None = None) -> None:
+        self.checks, self.cancel_after = 0, cancel_after
+
+    def check(self) -> None:
+        self.checks += 1
+        if self.cancel_after is not None and self.checks > self.cancel_after:
+            raise InterruptedError("cancelled")
+
+
+def test_session_frames_give_the_same_training_as_the_trainer_run_directly():
+    config = LabConfig(seed=3, loss="hinge")
+    session, job = LabSession(), FakeJob()
+    frames = [train_steps(job, session, config, n, with_metrics=False) for n in (0, 4, 7, 9)]
+    direct = GanLab(config)
+    direct.step(20)
+    reference = direct.snapshot(with_metrics=False)
+    assert [f.step for f in frames] == [0, 4, 11, 20] and job.checks == 20
+    np.testing.assert_array_equal(frames[-1].d_loss, reference.d_loss)
+    np.testing.assert_array_equal(frames[-1].g_loss, reference.g_loss)
+    np.testing.assert_array_equal(frames[-1].fake, reference.fake)
+    np.testing.assert_array_equal(frames[-1].surface, reference.surface)
+    np.testing.assert_array_equal(frames[2].d_loss, reference.d_loss[:11])
+
+
+def test_session_applies_settings_live_or_rebuilds_and_resets_when_asked():
+    session = LabSession()
+    first = session.train(LabConfig(), 5)
+    lab = session.lab
+    live = session.train(LabConfig(lr_d=5e-4, loss="lsgan"), 2)
+    assert session.lab is lab and live.step == 7 and lab.loss.name == "lsgan"
+    assert lab.opt_d.param_groups[0]["lr"] == 5e-4
+    rebuilt = session.train(LabConfig(seed=1), 0)
+    assert rebuilt.step == 0 and len(rebuilt.d_loss) == 0 and not np.allclose(rebuilt.fake, first.fake)
+    session.train(LabConfig(seed=1), 3)
+    again = session.train(LabConfig(seed=1), 0, reset=True)
+    np.testing.assert_array_equal(again.fake, rebuilt.fake)      # reset: back to the same step 0
+    assert len(again.metric_steps) == 1 and again.metric_steps[0] == 0      # the old run's metrics dropped
+
+
+def test_train_steps_stops_between_steps_when_the_job_is_cancelled():
+    session = LabSession()
+    with pytest.raises(InterruptedError):
+        train_steps(FakeJob(cancel_after=3), session, LabConfig(), 10)
+    assert session.steps == 3
+
+
+def test_session_records_divergence_over_the_run_and_curves_line_them_up_with_the_losses():
+    session = LabSession()
+    snap = session.train(LabConfig(), 25, metrics_every=10)
+    np.testing.assert_array_equal(snap.metric_steps, [0, 10, 20, 25])
+    direct = GanLab()
+    measured = [direct.metrics()]
+    for n in (10, 10, 5):
+        direct.step(n)
+        measured.append(direct.metrics())
+    np.testing.assert_allclose(snap.divergence["js"], [m.js for m in measured])
+    np.testing.assert_allclose(snap.divergence["kl"], [m.kl for m in measured])
+    np.testing.assert_array_equal(snap.divergence["modes_covered"], [m.modes_covered for m in measured])
+    curves = lab_curves(snap)
+    np.testing.assert_array_equal(curves.x, np.arange(26))
+    np.testing.assert_array_equal(curves.series["d_loss"][1:], snap.d_loss)
+    assert np.isnan(curves.series["d_loss"][0])
+    js = curves.series["js"]
+    np.testing.assert_allclose(js[[0, 10, 20, 25]], snap.divergence["js"])
+    assert np.isnan(np.delete(js, [0, 10, 20, 25])).all()
+    assert curves.params["seed"] == 0 and curves.kind == "curves"
+    assert {"x", "series_d_loss", "series_g_loss", "series_kl", "series_tv"} <= set(curves.arrays())
+
+
+def test_divergence_history_replaces_a_second_measurement_at_one_step():
+    h = DivergenceHistory()
+    h.record(0, 1.0, 0.5, 0.9, None)
+    h.record(5, 0.8, 0.4, 0.7, 3)
+    h.record(5, 0.7, 0.3, 0.6, 4)
+    steps, series = h.series()
+    np.testing.assert_array_equal(steps, [0, 5])
+    np.testing.assert_array_equal(series["kl"], [1.0, 0.7])
+    assert np.isnan(series["modes_covered"][0]) and series["modes_covered"][1] == 4
+
+
+def test_the_package_names_its_settings_without_importing_torch():
+    import subprocess
+    import sys
+    code = ("import sys; import workbench.core.ganlab as g; g.LabSession(); "
+            "print(sorted(g.LOSS_LABELS) == sorted(['minimax', 'nonsaturating', 'lsgan', 'hinge', 'wgan-gp']), "
+            "'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]
+    assert {k: v.label for k, v in losses.LOSSES.items()} == LOSS_LABELS
 
 
 # -- training outcomes (the slow ones: about 25 s each on a busy 2-core machine) -------------

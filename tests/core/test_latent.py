@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from workbench.core.latent import grid_values, lerp, manifold_grid, principal_directions, slerp
+from workbench.core.latent.paths import grid_values, lerp, manifold_grid, principal_directions, slerp
 
 
 def test_lerp_is_the_straight_line():

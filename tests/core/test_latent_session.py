@@ -4,9 +4,9 @@ import pytest
 import torch
 from PIL import Image
 
-from workbench.core import animation
-from workbench.core import autoencoding
-from workbench.core import latent_session as ls
+from workbench.core.latent import animation
+from workbench.core.latent import encoding as autoencoding
+from workbench.core.latent import session as ls
 from workbench.core.geometry import Geometry
 from workbench.core.handle import ModelHandle, Preprocess
 from workbench.zoo import generative as gen

@@ -1,4 +1,4 @@
-"""Occlusion: the incremental engine against captum's Occlusion, on nets it was not tuned for."""
+"""Occlusion: the incremental evaluator against captum's Occlusion, on nets it was not tuned for."""
 from __future__ import annotations
 
 import gc
@@ -163,7 +163,7 @@ def captum_map(model, x, window, stride, base, target):
 
 
 def final_map(model, x, target, window, stride, base, mode="exact", incremental=True, **kw):
-    """The sweep's final map; the incremental engine even where the sweep is small enough to
+    """The sweep's final map; the incremental evaluator even where the sweep is small enough to
     run whole images by default."""
     grid = WindowGrid(x.shape[-2], x.shape[-1], window, stride)
     return list(sweep(model, x, target, grid, base, mode, incremental=incremental, **kw))[-1].attribution
@@ -220,11 +220,11 @@ def test_intermediate_maps_equal_a_full_forward_and_the_model_is_untouched():
     model, x, window, stride = case("tiny-resnet")
     state = {k: v.clone() for k, v in model.state_dict().items()}
     grid = WindowGrid(40, 40, window, stride)
-    engine = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
+    evaluator = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
     idx = np.array([0, 5, 17, 40, 99, len(grid) - 1])
-    name = next(st.name for st in engine.plan.steps if st.name.startswith("layers_1_c2"))
-    patch = engine.value_at(name, idx)
-    ours = materialise(patch, engine.pixels(name))
+    name = next(st.name for st in evaluator.plan.steps if st.name.startswith("layers_1_c2"))
+    patch = evaluator.value_at(name, idx)
+    ours = materialise(patch, evaluator.pixels(name))
     b = torch.from_numpy(grid.boxes()[idx])
     pix = torch.arange(40)
     inside = (((pix >= b[:, 0:1]) & (pix < b[:, 1:2]))[:, :, None] & ((pix >= b[:, 2:3]) & (pix < b[:, 3:4]))[:, None, :])
@@ -391,8 +391,8 @@ def test_memory_is_stable_over_repeated_runs():
         list(sweep(model, x, 0, grid, base, incremental=True))
     gc.collect()
     assert rss() - start < 20 * 2**20
-    engine = IncrementalModel(model, x, base, grid.boxes())
-    engine.outputs(np.arange(4))
+    evaluator = IncrementalModel(model, x, base, grid.boxes())
+    evaluator.outputs(np.arange(4))
     assert hook_count(model) == 0
 
 
@@ -465,12 +465,12 @@ def _wide_net():
 
 
 def _calibration_case(model, x, grid):
-    """The engine, a calibration sample of windows, their exact drops for class 0, the clean score."""
-    engine = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
-    clean = float(engine.clean_output[0, 0])
+    """The evaluator, a calibration sample of windows, their exact drops for class 0, the clean score."""
+    evaluator = IncrementalModel(model, x, torch.zeros_like(x), grid.boxes())
+    clean = float(evaluator.clean_output[0, 0])
     sample = approximate.calibration_sample(np.zeros(len(grid), bool))
-    exact = clean - engine.outputs(sample)[:, 0].double().numpy()
-    return engine, sample, exact, clean
+    exact = clean - evaluator.outputs(sample)[:, 0].double().numpy()
+    return evaluator, sample, exact, clean
 
 
 def _wide_case():
@@ -479,31 +479,31 @@ def _wide_case():
 
 def test_calibration_takes_the_shortest_reach_within_the_error():
     from workbench.core.occlusion import plan as P
-    engine, sample, exact, clean = _wide_case()
+    evaluator, sample, exact, clean = _wide_case()
     scale = np.sqrt(np.mean(exact ** 2))
-    full = P.dirty_macs(engine.plan)
+    full = P.dirty_macs(evaluator.plan)
     errors, worth = {}, {}
     for reach in approximate.REACHES:
-        cut = engine.with_reach(reach)
+        cut = evaluator.with_reach(reach)
         worth[reach] = full >= approximate.MIN_SAVING * P.dirty_macs(cut.plan)
         drops = clean - cut.outputs(sample)[:, 0].double().numpy()
         errors[reach] = float(np.sqrt(np.mean((drops - exact) ** 2))) / scale
     assert worth[0.3] and errors[0.3] > 0      # the shortest reach saves work and changes the drops
-    loose, picked = approximate.calibrated_reach(engine, sample, exact, clean, 0, error=10.0)
-    assert picked == 0.3 and loose.plan.dirty is not engine.plan.dirty
-    strict, none = approximate.calibrated_reach(engine, sample, exact, clean, 0, error=0.0)
-    assert none is None and strict is engine
+    loose, picked = approximate.calibrated_reach(evaluator, sample, exact, clean, 0, error=10.0)
+    assert picked == 0.3 and loose.plan.dirty is not evaluator.plan.dirty
+    strict, none = approximate.calibrated_reach(evaluator, sample, exact, clean, 0, error=0.0)
+    assert none is None and strict is evaluator
     for bound in sorted(errors.values()):
-        _, chosen = approximate.calibrated_reach(engine, sample, exact, clean, 0, error=bound)
+        _, chosen = approximate.calibrated_reach(evaluator, sample, exact, clean, 0, error=bound)
         assert chosen == next((r for r in approximate.REACHES if worth[r] and errors[r] <= bound), None)
 
 
 def test_a_reach_that_saves_little_is_not_taken():
     """On small maps the cut keeps the window and its margin whole: nothing saved, reach unused."""
     model, x, window, stride = case("tiny-resnet")
-    engine, sample, exact, clean = _calibration_case(model, x, WindowGrid(40, 40, window, stride))
-    kept, reach = approximate.calibrated_reach(engine, sample, exact, clean, 0, error=10.0)
-    assert reach is None and kept is engine
+    evaluator, sample, exact, clean = _calibration_case(model, x, WindowGrid(40, 40, window, stride))
+    kept, reach = approximate.calibrated_reach(evaluator, sample, exact, clean, 0, error=10.0)
+    assert reach is None and kept is evaluator
 
 
 def test_approximate_sweep_reports_its_reach_and_counts_every_window_once():
@@ -525,14 +525,14 @@ def test_approximate_sweep_reports_its_reach_and_counts_every_window_once():
 
 def test_small_sweeps_run_whole_images_and_large_ones_take_the_model_apart():
     from workbench.core.occlusion.batched import BatchedModel
-    from workbench.core.occlusion.sweep import make_engine
+    from workbench.core.occlusion.sweep import make_evaluator
     model, x, window, stride = case("tiny-resnet")
     grid = WindowGrid(40, 40, window, stride)
-    engine, _ = make_engine(model, x, torch.zeros_like(x), grid)
-    assert isinstance(engine, BatchedModel) and engine.batch
-    assert isinstance(make_engine(model, x, torch.zeros_like(x), grid, incremental=True)[0], IncrementalModel)
+    evaluator, _ = make_evaluator(model, x, torch.zeros_like(x), grid)
+    assert isinstance(evaluator, BatchedModel) and evaluator.batch
+    assert isinstance(make_evaluator(model, x, torch.zeros_like(x), grid, incremental=True)[0], IncrementalModel)
     big = torch.randn(1, 3, 96, 96)
-    assert isinstance(make_engine(model, big, torch.zeros_like(big), WindowGrid(96, 96, 8, 4))[0], IncrementalModel)
+    assert isinstance(make_evaluator(model, big, torch.zeros_like(big), WindowGrid(96, 96, 8, 4))[0], IncrementalModel)
     base = torch.zeros_like(x)
     ours = final_map(model, x, 0, window, stride, base, incremental=None)
     assert rel_diff(ours, captum_map(model, x, window, stride, base, 0)) <= 1e-6

@@ -59,3 +59,26 @@ def test_registry_rejects_duplicates_and_unknown_tasks_and_filters_by_task():
     assert reg.for_task("detect") == []
     with pytest.raises(KeyError, match="no method 'nope'"):
         reg.get("nope")
+
+
+def test_methods_carry_their_kind_and_a_bad_kind_is_refused():
+    from workbench.core.methods import builtin_methods
+    from workbench.core.registry import KINDS
+    reg = Registry()
+    with pytest.raises(ValueError, match="unknown kind 'saliency-ish'.*attribution"):
+        reg.add(Method(name="x", tasks=("classify",), params=Steps, run=counting, kind="saliency-ish"))
+    assert "x" not in reg
+    assert GEN.kind == "other"
+    reg.add(GEN)
+    reg.add(Method(name="explains", tasks=("classify",), params=Steps, run=counting, kind="attribution"))
+    reg.add(Method(name="draws", tasks=("generate",), params=Steps, run=counting, kind="attribution"))
+    assert [m.name for m in reg.of_kind("attribution")] == ["draws", "explains"]
+    assert [m.name for m in reg.of_kind("attribution", "classify")] == ["explains"]
+    assert reg.of_kind("detection") == []
+    with pytest.raises(ValueError, match="unknown method kind"):
+        reg.of_kind("heatmaps")
+    kinds = {m.name: m.kind for m in builtin_methods()}
+    assert set(kinds.values()) <= set(KINDS) and "other" not in kinds.values()
+    assert kinds["gradcam"] == "attribution" and kinds["activations"] == "features"
+    assert kinds["detect"] == kinds["explain_box"] == "detection" and kinds["segment"] == "segmentation"
+    assert kinds["sample"] == "generative" and kinds["fid"] == "metrics"

@@ -20,10 +20,11 @@ from workbench.core.handle import ModelHandle, Preprocess
 from workbench.core.hooks import hook_count
 from workbench.core.methods.detect import METHOD as DETECT
 from workbench.core.methods.roi_align import METHOD as ROI_ALIGN
-from workbench.core.roi import align_grid, backbone_features, pool_box, pool_grid, pooler_level, roi_view
-from workbench.core.roi_results import RoiPooling
+from workbench.core.detection.roi import align_grid, backbone_features, pool_box, pool_grid, pooler_level, roi_view
+from workbench.core.results.roi import RoiPooling
 from workbench.core.runner import context, run_method
-from workbench.core.scene import BoxesLayer, PointsLayer, layers_for
+from workbench.core.canvas_layers import BoxesLayer, PointsLayer
+from workbench.core.renderers import layers_for
 
 INPUT_HW = (160, 160)   # the bundled detectors' transform resizes this to 128: two pixel spaces
 IMAGE_HW = (100, 200)

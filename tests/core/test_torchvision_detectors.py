@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.core.detection import COCO_SKELETON, is_two_stage
+from workbench.core.detection.pipeline import COCO_SKELETON, is_two_stage
 from workbench.core.methods.detect import METHOD
 from workbench.core.runner import context, run_method
-from workbench.core.scene import LinesLayer, PointsLayer, layers_for
+from workbench.core.canvas_layers import LinesLayer, PointsLayer
+from workbench.core.renderers import layers_for
 from workbench.core.sources import DETECTION_INPUT, ModelLoadError, load_model
 
 MIN_SIZE = 96

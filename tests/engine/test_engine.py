@@ -1,4 +1,5 @@
-"""The engine: results on the GUI thread, latest wins, order, failure, cancel, OOM fallback."""
+"""The engine through its tickets: results on the GUI thread, latest wins, order, failure, cancel,
+OOM fallback."""
 from __future__ import annotations
 
 import logging
@@ -23,6 +24,7 @@ from workbench.core.registry import Method
 from workbench.core.results import ActivationGrid, Heatmap
 from workbench.engine import Engine
 from workbench.engine import device as devices
+from workbench.engine import ticket as T
 from workbench.engine.worker import OOM_RAN_ON_CPU, OOM_SMALLER_CHUNKS
 
 TIMEOUT_MS = 2000
@@ -33,6 +35,9 @@ def engine(qtbot):
     eng = Engine(device="cpu")
     yield eng
     assert eng.shutdown(TIMEOUT_MS), "worker thread did not stop"
+
+
+SIGNALS = ("started", "progress", "partial", "done", "failed", "cancelled", "finished")
 
 
 def record(signal) -> list:
@@ -62,17 +67,16 @@ class Blocker:
 def test_done_delivers_the_result_on_the_gui_thread(engine, qtbot):
     threads = {}
 
-    def on_done(key, result):
-        threads["slot"] = QThread.currentThread()
-
     def job(jc):
         threads["job"] = threading.current_thread()
         return 42
 
-    engine.done.connect(on_done)
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
-        engine.submit("k", job)
-    assert sig.args == ["k", 42]
+    ticket = engine.submit("k", job)
+    ticket.done.connect(lambda result: threads.setdefault("slot", QThread.currentThread()))
+    with qtbot.waitSignal(ticket.done, timeout=TIMEOUT_MS) as sig:
+        pass
+    assert sig.args == [42]
+    assert ticket.key == "k" and ticket.state == T.DONE and ticket.result == 42
     assert threads["slot"] is QCoreApplication.instance().thread()
     assert threads["job"] is not threading.main_thread()
 
@@ -80,25 +84,25 @@ def test_done_delivers_the_result_on_the_gui_thread(engine, qtbot):
 def test_latest_wins_for_one_key(engine, qtbot):
     blocker = Blocker()
     ran: list[int] = []
-    done = record(engine.done)
-    engine.submit("slider", blocker)
+    first = engine.submit("slider", blocker)
     assert blocker.running.wait(1.0)
 
     def value(i):
         return lambda jc: ran.append(i) or i
 
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: r == 4):
-        for i in range(5):
-            engine.submit("slider", value(i))
+    tickets = [engine.submit("slider", value(i)) for i in range(5)]
+    done = [record(t.done) for t in [first] + tickets]
+    with qtbot.waitSignal(tickets[-1].finished, timeout=TIMEOUT_MS):
+        pass
     qtbot.wait(50)  # anything stale would have arrived by now
-    assert done == [("slider", 4)]
+    assert done == [[], [], [], [], [], [(4,)]]
     assert ran == [4], "superseded queued jobs must be dropped without running"
     assert blocker.saw_cancel, "the superseded running job must see its cancel token set"
+    assert [t.state for t in [first] + tickets] == [T.SUPERSEDED] * 5 + [T.DONE]
 
 
 def test_a_superseded_job_that_ignores_cancel_stays_silent(engine, qtbot):
     started = threading.Event()
-    done, progress = record(engine.done), record(engine.progress)
 
     def stubborn(jc):
         started.set()
@@ -106,21 +110,26 @@ def test_a_superseded_job_that_ignores_cancel_stays_silent(engine, qtbot):
         jc.progress(0.9, "stale")
         return "stale"
 
-    engine.submit("k", stubborn)
+    old = engine.submit("k", stubborn)
+    signals = {name: record(getattr(old, name)) for name in SIGNALS}
     assert started.wait(1.0)
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS):
-        engine.submit("k", lambda jc: "fresh")
-    qtbot.wait(50)
-    assert done == [("k", "fresh")]
-    assert progress == []
+    fresh = engine.submit("k", lambda jc: "fresh")
+    with qtbot.waitSignal(fresh.done, timeout=TIMEOUT_MS) as sig:
+        pass
+    qtbot.wait(150)   # the stubborn job has ended by now
+    assert sig.args == ["fresh"]
+    assert signals == {name: [] for name in SIGNALS}
+    assert old.state == T.SUPERSEDED and old.result is None
 
 
 def test_different_keys_all_complete_in_submission_order(engine, qtbot):
     ran: list[str] = []
-    done = record(engine.done)
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: k == "c"):
-        for key in "abc":
-            engine.submit(key, lambda jc, key=key: ran.append(key) or key.upper())
+    done: list = []
+    tickets = [engine.submit(key, lambda jc, key=key: ran.append(key) or key.upper()) for key in "abc"]
+    for t in tickets:
+        t.done.connect(lambda result, key=t.key: done.append((key, result)))
+    with qtbot.waitSignal(tickets[-1].done, timeout=TIMEOUT_MS):
+        pass
     assert ran == ["a", "b", "c"]
     assert done == [("a", "A"), ("b", "B"), ("c", "C")]
 
@@ -129,45 +138,72 @@ def test_failure_is_a_message_and_the_engine_keeps_working(engine, qtbot, caplog
     def broken(jc):
         raise ValueError("bad input\nsecond line")
 
-    with caplog.at_level(logging.ERROR), qtbot.waitSignal(engine.failed, timeout=TIMEOUT_MS) as sig:
-        engine.submit("k", broken)
-    assert sig.args == ["k", "ValueError: bad input"]
+    with caplog.at_level(logging.ERROR):
+        ticket = engine.submit("k", broken)
+        finished = record(ticket.finished)
+        with qtbot.waitSignal(ticket.failed, timeout=TIMEOUT_MS) as sig:
+            pass
+    assert sig.args == ["ValueError: bad input"]
+    assert ticket.state == T.FAILED and ticket.error == "ValueError: bad input" and finished == [()]
     assert any(r.exc_info and r.exc_info[0] is ValueError for r in caplog.records), "traceback not logged"
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
-        engine.submit("k", lambda jc: "fine")
-    assert sig.args == ["k", "fine"]
+    again = engine.submit("k", lambda jc: "fine")
+    with qtbot.waitSignal(again.done, timeout=TIMEOUT_MS) as sig:
+        pass
+    assert sig.args == ["fine"]
+
+
+class Escape(BaseException):
+    """Not an Exception: what a job must never let reach the worker loop or a Qt slot."""
+
+
+@pytest.mark.parametrize("error", [Escape("out of the job"), SystemExit(3)])
+def test_a_base_exception_becomes_failed_and_the_engine_keeps_working(engine, qtbot, error):
+    def escapes(jc):
+        raise error
+
+    ticket = engine.submit("k", escapes)
+    with qtbot.waitSignal(ticket.failed, timeout=TIMEOUT_MS) as sig:
+        pass
+    assert sig.args[0].startswith(type(error).__name__)
+    assert ticket.state == T.FAILED
+    again = engine.submit("k", lambda jc: "still working")
+    with qtbot.waitSignal(again.done, timeout=TIMEOUT_MS) as sig:
+        pass
+    assert sig.args == ["still working"]
+    qtbot.waitUntil(lambda: not engine.is_busy, timeout=TIMEOUT_MS)
 
 
 def test_cancel_stops_a_cooperative_job(engine, qtbot):
     blocker = Blocker()
-    done, failed = record(engine.done), record(engine.failed)
-    engine.submit("k", blocker)
-    assert blocker.running.wait(1.0)
-    with qtbot.waitSignal(engine.cancelled, timeout=TIMEOUT_MS) as sig:
+    ticket = engine.submit("k", blocker)
+    events: list[str] = []
+    for name in SIGNALS:
+        getattr(ticket, name).connect(lambda *_, name=name: events.append(name))
+    qtbot.waitUntil(lambda: ticket.state == T.RUNNING, timeout=TIMEOUT_MS)
+    assert events == ["started"]
+    with qtbot.waitSignal(ticket.finished, timeout=TIMEOUT_MS):
         engine.cancel("k")
-    assert sig.args == ["k"]
     assert blocker.saw_cancel
-    assert done == [] and failed == []
+    assert events == ["started", "cancelled", "finished"]
+    assert ticket.state == T.CANCELLED
     qtbot.waitUntil(lambda: not engine.is_busy, timeout=TIMEOUT_MS)
 
 
 def test_cancel_all_drops_queued_jobs_without_running_them(engine, qtbot):
     blocker, ran = Blocker(), []
-    cancelled = record(engine.cancelled)
-    engine.submit("a", blocker)
-    engine.submit("b", lambda jc: ran.append("b"))
+    a = engine.submit("a", blocker)
+    b = engine.submit("b", lambda jc: ran.append("b"))
+    cancelled = [record(a.cancelled), record(b.cancelled)]
     assert blocker.running.wait(1.0)
     engine.cancel()
-    qtbot.waitUntil(lambda: len(cancelled) == 2, timeout=TIMEOUT_MS)
-    assert sorted(cancelled) == [("a",), ("b",)]
+    qtbot.waitUntil(lambda: all(cancelled), timeout=TIMEOUT_MS)
+    assert cancelled == [[()], [()]]
+    assert (a.state, b.state) == (T.CANCELLED, T.CANCELLED)
     assert ran == []
 
 
 def test_progress_and_partial_arrive_in_order_before_done(engine, qtbot):
     events: list = []
-    engine.progress.connect(lambda k, f, m: events.append(("progress", f, m)))
-    engine.partial.connect(lambda k, r: events.append(("partial", r)))
-    engine.done.connect(lambda k, r: events.append(("done", r)))
 
     def steps(jc):
         jc.progress(0.25, "a")
@@ -176,17 +212,23 @@ def test_progress_and_partial_arrive_in_order_before_done(engine, qtbot):
         jc.partial("p2")
         return "r"
 
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS):
-        engine.submit("k", steps)
+    ticket = engine.submit("k", steps)
+    ticket.progress.connect(lambda f, m: events.append(("progress", f, m)))
+    ticket.partial.connect(lambda r: events.append(("partial", r)))
+    ticket.done.connect(lambda r: events.append(("done", r)))
+    ticket.finished.connect(lambda: events.append(("finished",)))
+    with qtbot.waitSignal(ticket.finished, timeout=TIMEOUT_MS):
+        pass
     assert events == [("progress", 0.25, "a"), ("partial", "p1"), ("progress", 0.5, "b"),
-                      ("partial", "p2"), ("done", "r")]
+                      ("partial", "p2"), ("done", "r"), ("finished",)]
 
 
 def test_busy_changes_once_each_way(engine, qtbot):
     busy = record(engine.busyChanged)
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: k == "b"):
-        engine.submit("a", lambda jc: 1)
-        engine.submit("b", lambda jc: 2)
+    engine.submit("a", lambda jc: 1)
+    b = engine.submit("b", lambda jc: 2)
+    with qtbot.waitSignal(b.done, timeout=TIMEOUT_MS):
+        pass
     assert busy == [(True,), (False,)]
     assert not engine.is_busy
 
@@ -196,48 +238,56 @@ def test_a_quiet_job_is_announced_right_before_its_first_signal(engine, qtbot):
 
     sent: list[str] = []
     events: list = []
-    engine.started.connect(lambda k: events.append(("started", k)))
-    engine.progress.connect(lambda k, f, m: events.append(("progress", k, f)))
-    engine.done.connect(lambda k, r: events.append(("done", k, r)))
     engine._worker.event.connect(lambda job_id, kind, payload: sent.append(kind))
 
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: k == "b"):
-        engine.submit("a", lambda jc: "A", quiet=True)
-        engine.submit("b", lambda jc: jc.progress(0.5) or "B", quiet=True)
+    def watch(ticket):
+        ticket.started.connect(lambda: events.append(("started", ticket.key)))
+        ticket.progress.connect(lambda f, m: events.append(("progress", ticket.key, f)))
+        ticket.done.connect(lambda r: events.append(("done", ticket.key, r)))
+        return ticket
+
+    watch(engine.submit("a", lambda jc: "A", quiet=True))
+    b = watch(engine.submit("b", lambda jc: jc.progress(0.5) or "B", quiet=True))
+    with qtbot.waitSignal(b.done, timeout=TIMEOUT_MS):
+        pass
     assert events == [("started", "a"), ("done", "a", "A"),
                       ("started", "b"), ("progress", "b", 0.5), ("done", "b", "B")]
     assert W.STARTED not in sent, "the worker must not announce a quiet job"
 
     events.clear()
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS):
-        engine.submit("c", lambda jc: "C")
+    c = watch(engine.submit("c", lambda jc: "C"))
+    with qtbot.waitSignal(c.done, timeout=TIMEOUT_MS):
+        pass
     assert events == [("started", "c"), ("done", "c", "C")]
     assert engine._unannounced == set() and not engine.is_busy
 
 
 def test_a_superseded_quiet_job_stays_silent_and_latest_still_wins(engine, qtbot):
     blocker = Blocker()
-    started, done = record(engine.started), record(engine.done)
-    engine.submit("slider", blocker, quiet=True)
+    tickets = [engine.submit("slider", blocker, quiet=True)]
     assert blocker.running.wait(1.0)
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS, check_params_cb=lambda k, r: r == 3):
-        for i in range(4):
-            engine.submit("slider", lambda jc, i=i: i, quiet=True)
+    tickets += [engine.submit("slider", lambda jc, i=i: i, quiet=True) for i in range(4)]
+    started = [record(t.started) for t in tickets]
+    done = [record(t.done) for t in tickets]
+    with qtbot.waitSignal(tickets[-1].finished, timeout=TIMEOUT_MS):
+        pass
     qtbot.wait(50)
     assert blocker.saw_cancel
-    assert started == [("slider",)] and done == [("slider", 3)]
+    assert started == [[], [], [], [], [()]] and done == [[], [], [], [], [(3,)]]
     assert engine._unannounced == set()
 
 
 def test_cancelling_a_quiet_job_says_cancelled_and_nothing_else(engine, qtbot):
     blocker = Blocker()
-    started, done = record(engine.started), record(engine.done)
-    engine.submit("k", blocker, quiet=True)
+    ticket = engine.submit("k", blocker, quiet=True)
+    events: list[str] = []
+    for name in SIGNALS:
+        getattr(ticket, name).connect(lambda *_, name=name: events.append(name))
     assert blocker.running.wait(1.0)
-    with qtbot.waitSignal(engine.cancelled, timeout=TIMEOUT_MS) as sig:
+    with qtbot.waitSignal(ticket.cancelled, timeout=TIMEOUT_MS):
         engine.cancel("k")
-    assert sig.args == ["k"] and started == [] and done == []
     qtbot.waitUntil(lambda: not engine.is_busy, timeout=TIMEOUT_MS)
+    assert events == ["cancelled", "finished"]
     assert engine._unannounced == set()
 
 
@@ -258,11 +308,12 @@ def test_gpu_out_of_memory_retries_smaller_chunks_then_cpu(qtbot, monkeypatch):
 
     notes = record(engine.note)
     try:
-        with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
-            engine.submit("k", greedy)
+        ticket = engine.submit("k", greedy)
+        with qtbot.waitSignal(ticket.done, timeout=TIMEOUT_MS) as sig:
+            pass
     finally:
         assert engine.shutdown(TIMEOUT_MS)
-    assert sig.args == ["k", "ok on cpu"]
+    assert sig.args == ["ok on cpu"]
     assert attempts == [("cuda", 1.0), ("cuda", 0.5), ("cpu", 1.0)]
     assert (OOM_SMALLER_CHUNKS,) in notes and notes[-1] == (OOM_RAN_ON_CPU,)
 
@@ -280,11 +331,12 @@ def test_gpu_out_of_memory_goes_straight_to_cpu_for_a_job_without_chunks(qtbot, 
 
     notes = record(engine.note)
     try:
-        with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
-            engine.submit("k", plain)
+        ticket = engine.submit("k", plain)
+        with qtbot.waitSignal(ticket.done, timeout=TIMEOUT_MS) as sig:
+            pass
     finally:
         assert engine.shutdown(TIMEOUT_MS)
-    assert sig.args == ["k", 7]
+    assert sig.args == [7]
     assert devices_seen == ["cuda", "cpu"]
     assert notes == [(OOM_RAN_ON_CPU,)]
 
@@ -345,11 +397,12 @@ def test_jobs_leave_a_core_for_the_ui_and_shutdown_restores_the_threads(qtbot, m
     cores = len(os.sched_getaffinity(0))
     engine = Engine(device="cpu")
     try:
-        with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
-            engine.submit("k", lambda jc: torch.get_num_threads())
+        ticket = engine.submit("k", lambda jc: torch.get_num_threads())
+        with qtbot.waitSignal(ticket.done, timeout=TIMEOUT_MS) as sig:
+            pass
     finally:
         assert engine.shutdown(TIMEOUT_MS)
-    assert sig.args[1] == min(before, max(1, cores - 1))
+    assert sig.args[0] == min(before, max(1, cores - 1))
     assert torch.get_num_threads() == before
 
 
@@ -381,10 +434,11 @@ def tiny_handle() -> ModelHandle:
 def test_run_method_delivers_activations(engine, qtbot):
     handle = tiny_handle()
     image = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
-        engine.run_method("act", activations.METHOD, handle, image, {"layer": "0"})
-    key, grid = sig.args
-    assert key == "act" and isinstance(grid, ActivationGrid)
+    ticket = engine.run_method("act", activations.METHOD, handle, image, {"layer": "0"})
+    with qtbot.waitSignal(ticket.done, timeout=TIMEOUT_MS) as sig:
+        pass
+    grid = sig.args[0]
+    assert ticket.key == "act" and isinstance(grid, ActivationGrid)
     with torch.no_grad():
         expected = handle.module[0](handle.preprocess(image))[0].numpy()
     np.testing.assert_allclose(grid.tiles, expected, rtol=1e-5, atol=1e-6)
@@ -407,17 +461,19 @@ COUNTING = Method(name="counting", tasks=("classify",), params=NoParams, run=cou
 
 
 def test_run_method_forwards_progress_and_partials(engine, qtbot):
-    progress, partial = record(engine.progress), record(engine.partial)
-    with qtbot.waitSignal(engine.done, timeout=TIMEOUT_MS) as sig:
-        engine.run_method("count", COUNTING, tiny_handle(), None, {})
-    assert [(f, m) for _, f, m in progress] == [(1 / 3, "step 1"), (2 / 3, "step 2"), (1.0, "step 3")]
-    assert [float(r.heatmap[0, 0]) for _, r in partial] == [0.0, 1.0, 2.0]
-    assert float(sig.args[1].heatmap[0, 0]) == 9.0
+    ticket = engine.run_method("count", COUNTING, tiny_handle(), None, {})
+    progress, partial = record(ticket.progress), record(ticket.partial)
+    with qtbot.waitSignal(ticket.done, timeout=TIMEOUT_MS) as sig:
+        pass
+    assert progress == [(1 / 3, "step 1"), (2 / 3, "step 2"), (1.0, "step 3")]
+    assert [float(r.heatmap[0, 0]) for (r,) in partial] == [0.0, 1.0, 2.0]
+    assert float(sig.args[0].heatmap[0, 0]) == 9.0
 
 
 def test_run_method_reports_a_method_that_does_not_apply(engine, qtbot):
     handle = tiny_handle()
     handle.task = "generate"
-    with qtbot.waitSignal(engine.failed, timeout=TIMEOUT_MS) as sig:
-        engine.run_method("act", activations.METHOD, handle, np.zeros((8, 8, 3), np.uint8), {})
-    assert sig.args[1].startswith("ValueError: method 'activations' does not apply to a generate model")
+    ticket = engine.run_method("act", activations.METHOD, handle, np.zeros((8, 8, 3), np.uint8), {})
+    with qtbot.waitSignal(ticket.failed, timeout=TIMEOUT_MS) as sig:
+        pass
+    assert sig.args[0].startswith("ValueError: method 'activations' does not apply to a generate model")

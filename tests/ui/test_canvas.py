@@ -8,7 +8,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from workbench.core import colormaps
-from workbench.core.scene import BoxesLayer, HeatmapLayer, MaskLayer, PointsLayer
+from workbench.core.canvas_layers import BoxesLayer, HeatmapLayer, MaskLayer, PointsLayer
 from workbench.ui.canvas import Canvas, pick_box
 from workbench.ui.canvas_items import BoxLabel
 
@@ -236,7 +236,7 @@ def test_pick_box_prefers_the_topmost_visible_layer():
 
 def test_export_draws_the_canvas_layers(canvas, tmp_path):
     canvas.add_layer(BoxesLayer(name="b", boxes=np.array([[10, 10, 50, 50]], np.float32), colors=[(255, 0, 0)]))
-    path = canvas.export(tmp_path / "c.png", scale=6)
+    path = canvas.export(tmp_path / "c.png", scale=600 / 512)   # 100 px enlarged to 512, then 600
     img = QImage(str(path))
     assert (img.width(), img.height()) == (600, 480)
     assert img.pixelColor(60, 150).getRgb()[:3] == (255, 0, 0)

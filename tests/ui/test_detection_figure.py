@@ -3,7 +3,8 @@ import numpy as np
 from PIL import Image
 
 from workbench import api
-from workbench.core.scene import ImageLayer, layers_for
+from workbench.core.canvas_layers import ImageLayer
+from workbench.core.renderers import layers_for
 from workbench.figure import render
 
 SCALE = 3.0

@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 
 from workbench.core import colormaps
 from workbench.core.results import ActivationGrid, Curves, Heatmap, ImageGrid
-from workbench.core.scene import BoxesLayer, HeatmapLayer, ImageLayer, MaskLayer, PointsLayer
+from workbench.core.canvas_layers import BoxesLayer, HeatmapLayer, ImageLayer, MaskLayer, PointsLayer
 from workbench.figure import render
 from workbench.figure.paint import paint_layers
 
@@ -40,9 +40,9 @@ def red_box(box=(8, 8, 40, 40), text=""):
 
 
 def test_png_box_edge_is_drawn_where_the_box_is(tmp_path):
-    path = render.export_layers([gray_image(), red_box()], tmp_path / "f.png", scale=2.0)
+    path = render.export_layers([gray_image(), red_box()], tmp_path / "f.png", scale=1.0)
     img = QImage(str(path))
-    # 64 px is enlarged to the 512 px minimum: 8 figure px per image px, box left edge at x = 64
+    # at scale 1, 64 px is enlarged to 512 px: 8 figure px per image px, box left edge at x = 64
     assert (img.width(), img.height()) == (512, 512)
     assert np.array_equal(rgb_at(img, 64, 200), [255, 0, 0])
     assert np.array_equal(rgb_at(img, 200, 64), [255, 0, 0])
@@ -52,10 +52,13 @@ def test_png_box_edge_is_drawn_where_the_box_is(tmp_path):
 
 def test_png_size_follows_scale(tmp_path):
     layers = [gray_image(100, 80)]
-    a = QImage(str(render.export_layers(layers, tmp_path / "a.png", scale=6)))
-    b = QImage(str(render.export_layers(layers, tmp_path / "b.png", scale=8)))
-    assert (a.width(), a.height()) == (600, 480)
-    assert (b.width(), b.height()) == (800, 640)
+    a = QImage(str(render.export_layers(layers, tmp_path / "a.png", scale=1)))
+    b = QImage(str(render.export_layers(layers, tmp_path / "b.png", scale=3)))
+    assert (a.width(), a.height()) == (512, 410)     # small images: the long side enlarged to 512
+    assert (b.width(), b.height()) == (1536, 1229)   # and the scale multiplies that
+    big = [gray_image(1000, 800)]
+    c = QImage(str(render.export_layers(big, tmp_path / "c.png", scale=0.5)))
+    assert (c.width(), c.height()) == (500, 400)
 
 
 def test_png_heatmap_colour_is_blended_with_its_opacity(tmp_path):
@@ -91,7 +94,7 @@ def test_hidden_layers_are_not_exported(tmp_path):
 def test_colorbar_shows_the_top_visible_heatmap(tmp_path):
     heat = HeatmapLayer(name="h", data=np.zeros((64, 64), np.float32), colormap="viridis", levels=(0.0, 5.0))
     layers = [gray_image(), heat]
-    fig = render.layers_figure(layers, 2.0)
+    fig = render.layers_figure(layers, 1.0)
     assert fig.colorbar is not None and fig.colorbar.left() > fig.panel.right()
     img = QImage(str(render.export_layers(layers, tmp_path / "c.png")))
     assert img.width() == round(fig.size[0]) and img.width() > 512
@@ -208,7 +211,7 @@ def test_ensure_gui_app_creates_one_offscreen_app_for_the_cli(tmp_path):
         import numpy as np
         from PySide6.QtGui import QGuiApplication
         from workbench.figure import render
-        from workbench.core.scene import BoxesLayer, ImageLayer
+        from workbench.core.canvas_layers import BoxesLayer, ImageLayer
         assert QGuiApplication.instance() is None
         app = render.ensure_gui_app()
         assert render.ensure_gui_app() is app and QGuiApplication.platformName() == "offscreen"

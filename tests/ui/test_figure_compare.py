@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtGui import QImage
 
 from workbench.core import colormaps
-from workbench.core.scene import HeatmapLayer
-from workbench.figure.compare import ComparePanel, compare_layout, export_compare, fit_layout
+from workbench.core.canvas_layers import HeatmapLayer
+from workbench.figure.compare import CompareCell, compare_layout, export_compare, fit_layout
 
 NAMES = ["Saliency", "Grad-CAM", "SmoothGrad", "Occlusion"]
 VALUES = [0.2, 0.4, 0.6, 0.8]
@@ -22,7 +22,7 @@ def _app(qapp):
 
 def panels(names=NAMES):
     """Opaque constant heatmaps, so each panel is one known colour."""
-    return [ComparePanel(n, HeatmapLayer(name=n, data=np.full((24, 32), v, np.float32), colormap="viridis",
+    return [CompareCell(n, HeatmapLayer(name=n, data=np.full((24, 32), v, np.float32), colormap="viridis",
                                          levels=(0.0, 1.0), opacity=1.0)) for n, v in zip(names, VALUES)]
 
 
@@ -88,7 +88,7 @@ def test_svg_and_pdf_hold_the_method_names(tmp_path):
 
 
 def test_a_pending_panel_shows_its_note(tmp_path):
-    pending = panels()[:1] + [ComparePanel("Occlusion", None, "running… 40%")]
+    pending = panels()[:1] + [CompareCell("Occlusion", None, "running… 40%")]
     svg = export_compare(tmp_path / "f.svg", IMAGE, pending, shared=True)
     assert "running… 40%" in [t.strip() for t in ET.parse(svg).getroot().itertext()]
 

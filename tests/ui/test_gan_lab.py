@@ -1,23 +1,26 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+from PySide6.QtGui import QImage
 
-from workbench.engine import Engine
-from workbench.ui.gan_lab import GanLabPanel
+from workbench.core.results import Curves
+from workbench.ui.ganlab.panel import KEY, GanLabPanel
+from workbench.ui.panel import Panel
 
 TIMEOUT_MS = 30000
 
 
 @pytest.fixture
-def panel(qtbot):
-    engine = Engine(device="cpu")
-    p = GanLabPanel(engine)
-    qtbot.addWidget(p)
+def panel(qtbot, bind):
+    p = bind(GanLabPanel)
     p.resize(1000, 700)
-    with qtbot.waitSignal(p.frameShown, timeout=TIMEOUT_MS):    # the step-0 frame
-        pass
+    qtbot.waitUntil(lambda: p.snapshot is not None, timeout=TIMEOUT_MS)    # the step-0 frame
     yield p
     p.pause()
-    engine.shutdown()
+    qtbot.waitUntil(lambda: not p.in_flight, timeout=TIMEOUT_MS)
 
 
 def frame(qtbot, panel, action):
@@ -26,97 +29,118 @@ def frame(qtbot, panel, action):
     return blocker.args[0]
 
 
+def test_panel_declares_a_tab_and_trains_nothing_before_it_is_bound(qtbot):
+    assert issubclass(GanLabPanel, Panel)
+    assert (GanLabPanel.title, GanLabPanel.area, GanLabPanel.object_name) == ("GAN lab", "tab", "ganLabTab")
+    unbound = GanLabPanel()
+    qtbot.addWidget(unbound)
+    assert unbound.snapshot is None and unbound.lab is None and not unbound.in_flight
+    with pytest.raises(ValueError, match="nothing to export"):
+        unbound.export_figure("lab.png")
+    assert unbound.current_result() is None
+
+
+def test_ui_modules_import_no_torch():
+    code = ("import sys; import workbench.ui.ganlab.panel; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.stdout.strip() == "False"
+
+
 def test_first_frame_shows_the_ring_and_an_untrained_generator(panel):
-    snap = panel.snapshot
+    snap, plots = panel.snapshot, panel.plots
     assert snap.step == 0 and panel.lab.steps == 0
-    x, y = panel.real_item.getData()
+    x, y = plots.real_item.getData()
     np.testing.assert_allclose(np.hypot(x, y).mean(), 2.0, atol=0.05)
-    assert panel.surface_item.image.shape == (64, 64)
-    lo, hi = panel.surface_item.levels
+    assert plots.surface_item.image.shape == (64, 64)
+    lo, hi = plots.surface_item.levels
     assert (lo, hi) == pytest.approx(snap.surface_levels) and lo + hi == pytest.approx(1.0)   # centred on 0.5
-    assert panel.colorbar.levels == pytest.approx((lo, hi)) and panel.colorbar.isVisibleTo(panel)
-    assert "step        0" in panel.readout.text() and "modes" in panel.readout.text()
+    assert plots.colorbar.levels == pytest.approx((lo, hi)) and plots.colorbar.isVisibleTo(panel)
+    text = panel.controls.readout.text()
+    assert "step        0" in text and "modes" in text
 
 
 def test_step_advances_the_count_and_redraws(qtbot, panel):
-    before_fake = panel.fake_item.getData()[0].copy()
-    before_surface = panel.surface_item.image.copy()
-    assert frame(qtbot, panel, panel.step_button.click) == 1
-    assert frame(qtbot, panel, panel.step_button.click) == 2
+    plots = panel.plots
+    before_fake = plots.fake_item.getData()[0].copy()
+    before_surface = plots.surface_item.image.copy()
+    assert frame(qtbot, panel, panel.controls.step_button.click) == 1
+    assert frame(qtbot, panel, panel.controls.step_button.click) == 2
     assert panel.lab.steps == 2 and panel.redraws == 3
-    assert not np.array_equal(panel.fake_item.getData()[0], before_fake)
-    assert not np.array_equal(panel.surface_item.image, before_surface)
-    steps, d_loss = panel.d_curve.getData()
+    assert not np.array_equal(plots.fake_item.getData()[0], before_fake)
+    assert not np.array_equal(plots.surface_item.image, before_surface)
+    steps, d_loss = plots.d_curve.getData()
     np.testing.assert_array_equal(steps, [1, 2])
     np.testing.assert_allclose(d_loss, panel.snapshot.d_loss)
-    assert len(panel.arrow_item.getData()[0]) > 0
-    assert "step        2" in panel.readout.text()
+    assert len(plots.arrow_item.getData()[0]) > 0
+    assert "step        2" in panel.controls.readout.text()
 
 
 def test_step_clicks_while_a_frame_is_in_flight_are_not_lost(qtbot, panel):
-    panel.step_button.click()
-    panel.step_button.click()
-    panel.step_button.click()
-    qtbot.waitUntil(lambda: panel.snapshot.step == 3 and not panel._in_flight, timeout=TIMEOUT_MS)
+    for _ in range(3):
+        panel.controls.step_button.click()
+    qtbot.waitUntil(lambda: panel.snapshot.step == 3 and not panel.in_flight, timeout=TIMEOUT_MS)
     assert panel.lab.steps == 3
 
 
 def test_run_trains_until_paused_and_reset_returns_to_step_zero(qtbot, panel):
-    panel.steps_per_frame.setValue(5)
-    panel.run_button.click()
-    assert panel.is_running and not panel.step_button.isEnabled()
+    c = panel.controls
+    c.steps_per_frame.setValue(5)
+    c.run_button.click()
+    assert panel.is_running and not c.step_button.isEnabled()
     qtbot.waitUntil(lambda: panel.snapshot.step >= 15, timeout=TIMEOUT_MS)
     assert panel.snapshot.step % 5 == 0
-    panel.pause_button.click()
-    qtbot.waitUntil(lambda: not panel._in_flight, timeout=TIMEOUT_MS)
+    c.pause_button.click()
+    qtbot.waitUntil(lambda: not panel.in_flight, timeout=TIMEOUT_MS)
     stopped = panel.lab.steps
     qtbot.wait(200)
     assert panel.lab.steps == stopped and panel.snapshot.step == stopped
     first_fake = panel.snapshot.fake.copy()
-    assert frame(qtbot, panel, panel.reset_button.click) == 0
+    assert frame(qtbot, panel, c.reset_button.click) == 0
     assert panel.lab.steps == 0 and len(panel.snapshot.d_loss) == 0
-    assert len(panel.d_curve.getData()[0] or []) == 0
-    fresh = panel.snapshot.fake
-    assert not np.allclose(fresh, first_fake)
+    assert len(panel.plots.d_curve.getData()[0] or []) == 0
+    assert not np.allclose(panel.snapshot.fake, first_fake)
 
 
 def test_loss_combo_changes_the_trainers_loss_and_the_surface(qtbot, panel):
-    index = panel.loss.findData("hinge")
-    frame(qtbot, panel, lambda: panel.loss.setCurrentIndex(index))
+    index = panel.controls.loss.findData("hinge")
+    frame(qtbot, panel, lambda: panel.controls.loss.setCurrentIndex(index))
     assert panel.lab.loss.name == "hinge" and panel.lab.config.loss == "hinge"
     assert panel.snapshot.surface_label == "D(x)"          # raw critic values, not a probability
-    lo, hi = panel.surface_item.levels       # centred on hinge's boundary 0
+    lo, hi = panel.plots.surface_item.levels       # centred on hinge's boundary 0
     assert lo == pytest.approx(-hi) and np.abs(panel.snapshot.surface).max() <= hi
-    assert frame(qtbot, panel, panel.step_button.click) == 1
+    assert frame(qtbot, panel, panel.controls.step_button.click) == 1
 
 
 def test_spectral_norm_and_seed_rebuild_the_networks(qtbot, panel):
-    frame(qtbot, panel, panel.step_button.click)
-    frame(qtbot, panel, lambda: panel.spectral.setChecked(False))
+    frame(qtbot, panel, panel.controls.step_button.click)
+    frame(qtbot, panel, lambda: panel.controls.spectral.setChecked(False))
     assert panel.lab.steps == 0 and not panel.lab.config.spectral_norm
     assert not any("parametrizations" in name for name, _ in panel.lab.d.named_modules())
     fake0 = panel.snapshot.fake.copy()
-    frame(qtbot, panel, lambda: panel.seed.setValue(7))
+    frame(qtbot, panel, lambda: panel.controls.seed.setValue(7))
     assert not np.allclose(panel.snapshot.fake, fake0)
 
 
 def test_drawing_points_makes_them_the_target(qtbot, panel):
-    panel.distribution.setCurrentIndex(panel.distribution.findData("drawn"))
-    assert "Click on the plot" in panel.readout.text()
-    panel.run_button.click()
+    c = panel.controls
+    c.distribution.setCurrentIndex(c.distribution.findData("drawn"))
+    assert "Click on the plot" in c.readout.text() and c.clear_points.isVisibleTo(panel)
+    c.run_button.click()
     assert not panel.is_running              # nothing to train on yet
     frame(qtbot, panel, lambda: panel.add_drawn_point(1.0, 1.0))
-    frame(qtbot, panel, lambda: panel.add_drawn_point(-1.0, -1.0))
+    frame(qtbot, panel, lambda: panel.plots.clicked.emit(-1.0, -1.0))    # a click on the plot
     assert panel.lab.toy.name == "drawn" and panel.lab.toy.n_modes == 2
     real = panel.snapshot.real
     near = np.minimum(np.hypot(*(real - [1, 1]).T), np.hypot(*(real + [1, 1]).T))
     assert near.max() < 0.6
-    assert "modes       " in panel.readout.text() and "/2" in panel.readout.text()
+    assert "modes       " in c.readout.text() and "/2" in c.readout.text()
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf", ".npz"])
 def test_export_writes_the_view(tmp_path, qtbot, panel, suffix):
-    frame(qtbot, panel, panel.step_button.click)
+    frame(qtbot, panel, panel.controls.step_button.click)
     path = panel.export(tmp_path / f"lab{suffix}", scale=1.0)
     assert path.stat().st_size > 1000
     if suffix == ".npz":
@@ -124,17 +148,79 @@ def test_export_writes_the_view(tmp_path, qtbot, panel, suffix):
         np.testing.assert_array_equal(data["fake"], panel.snapshot.fake)
         assert int(data["step"]) == 1
     if suffix == ".png":
-        from PySide6.QtGui import QImage
         img = QImage(str(path))
-        assert img.width() > panel.plot.width() and not img.isNull()
+        assert img.width() > 400 and not img.isNull()
         colours = {img.pixelColor(x, y).name() for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
         assert len(colours) > 20                  # the surface, points and curves, not a blank page
+    if suffix == ".svg":
+        text = path.read_text()
+        assert "<svg" in text and "D loss" in text and "generated" in text and "step" in text
+    if suffix == ".pdf":
+        assert path.read_bytes().startswith(b"%PDF")
+
+
+def test_export_figure_png_scales_with_the_scale_factor(tmp_path, qtbot, panel):
+    frame(qtbot, panel, panel.controls.step_button.click)
+    one = QImage(str(panel.export_figure(tmp_path / "one.png", scale=1.0)))
+    two = QImage(str(panel.export_figure(tmp_path / "two.png", scale=2.0)))
+    assert abs(two.width() - 2 * one.width()) <= 1 and abs(two.height() - 2 * one.height()) <= 1
+    assert not panel.isHidden()          # drawn from the snapshot, whatever the window shows
+    with pytest.raises(ValueError, match="unsupported format"):
+        panel.export_figure(tmp_path / "lab.bmp")
+
+
+def test_current_result_is_the_runs_curves(qtbot, panel, tmp_path):
+    frame(qtbot, panel, panel.controls.step_button.click)
+    frame(qtbot, panel, panel.controls.step_button.click)
+    result = panel.current_result()
+    assert isinstance(result, Curves)
+    snap = panel.snapshot
+    np.testing.assert_array_equal(result.x, [0, 1, 2])      # metrics at every paused frame, losses from step 1
+    np.testing.assert_allclose(result.series["d_loss"][1:], snap.d_loss)
+    assert np.isnan(result.series["d_loss"][0])
+    np.testing.assert_allclose(result.series["js"][-1], panel.metrics.js)
+    assert result.series["modes_covered"][-1] == panel.metrics.modes_covered
+    saved = np.load(result.save_npz(tmp_path / "curves.npz"))
+    np.testing.assert_allclose(saved["series_g_loss"][1:], snap.g_loss)
+    assert '"loss": "nonsaturating"' in str(saved["params"])
+
+
+def test_only_core_functions_are_submitted(qtbot, panel, monkeypatch):
+    sent = []
+    real_submit = panel.engine.submit
+    monkeypatch.setattr(panel.engine, "submit", lambda key, fn, *a, **k: sent.append((key, fn)) or real_submit(key, fn, *a, **k))
+    frame(qtbot, panel, panel.controls.step_button.click)
+    assert [(key, fn.__module__) for key, fn in sent] == [(KEY, "workbench.core.ganlab.session")]
 
 
 def test_cancel_from_elsewhere_stops_the_run(qtbot, panel):
-    panel.steps_per_frame.setValue(50)
-    panel.run_button.click()
-    qtbot.waitUntil(lambda: panel._in_flight, timeout=TIMEOUT_MS)
-    with qtbot.waitSignal(panel.engine.cancelled, timeout=TIMEOUT_MS):
-        panel.engine.cancel("ganlab")
-    assert not panel.is_running and panel.run_button.isEnabled()
+    panel.controls.steps_per_frame.setValue(50)
+    panel.controls.run_button.click()
+    qtbot.waitUntil(lambda: panel.in_flight, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(panel.ticket.cancelled, timeout=TIMEOUT_MS):
+        panel.engine.cancel(KEY)
+    assert not panel.is_running and panel.controls.run_button.isEnabled()
+
+
+def test_lab_figure_fills_its_axes_without_any_widget(tmp_path, qapp):
+    from workbench.core.ganlab import LabConfig, LabSession
+    from workbench.figure.ganlab import export_lab, lab_layout, loss_range, surface_rgba
+
+    snap = LabSession().train(LabConfig(), 12)
+    path = export_lab(snap, tmp_path / "lab.png", scale=1.0)
+    img = QImage(str(path))
+    fig = lab_layout(snap, "")
+    assert (img.width(), img.height()) == (round(fig.size[0]), round(fig.size[1]))
+    plot = fig.plot
+    rgba = surface_rgba(snap)           # top row is the view's top (max y)
+    for (x, y), (row, col) in [((plot.left() + 2, plot.bottom() - 3), (-1, 0)),
+                               ((plot.right() - 3, plot.top() + 40), (6, -1)),
+                               ((plot.right() - 3, plot.bottom() - 3), (-1, -1))]:
+        colour = img.pixelColor(int(x), int(y))
+        np.testing.assert_allclose([colour.red(), colour.green(), colour.blue()], rgba[row, col], atol=12)
+    assert img.pixelColor(int(plot.right() + 4), int(plot.center().y())).name() == "#ffffff"   # outside: page
+    (x0, x1), (y0, y1) = loss_range(snap)
+    assert (x0, x1) == (0.0, 12.0)
+    values = np.concatenate([snap.d_loss, snap.g_loss])
+    span = values.max() - values.min()
+    assert y0 < values.min() and y1 > values.max() and (y1 - y0) <= 1.1 * span

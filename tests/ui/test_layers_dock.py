@@ -1,4 +1,4 @@
-"""Layers dock: its controls change the layer objects and the canvas items."""
+"""Layers panel: its controls change the layer objects and the canvas items."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,18 +6,14 @@ import pytest
 from PySide6.QtCore import Qt
 
 from workbench.core import colormaps
-from workbench.core.scene import BoxesLayer, HeatmapLayer
-from workbench.ui.canvas import Canvas
-from workbench.ui.layers_dock import LayersDock
+from workbench.core.canvas_layers import BoxesLayer, HeatmapLayer
+from workbench.ui.layers_dock import LayersPanel
 
 
 @pytest.fixture
-def setup(qtbot):
-    canvas = Canvas()
-    qtbot.addWidget(canvas)
+def setup(bind, canvas):
     canvas.set_image(np.zeros((50, 60, 3), np.uint8))
-    dock = LayersDock(canvas)
-    qtbot.addWidget(dock)
+    dock = bind(LayersPanel)
     data = np.linspace(-1, 3, 50 * 60, dtype=np.float32).reshape(50, 60)
     heat = HeatmapLayer(name="heat", data=data, levels=(-1.0, 3.0), colormap="viridis")
     canvas.add_layer(heat)

@@ -1,17 +1,17 @@
-"""The Region dock: a selected detection's ROI Align grid on the canvas, its pooled channels in
-the Grid tab, and Grad-CAM / occlusion of its score, all through the engine."""
+"""The Region panel: the selected detection's ROI Align grid on the canvas, its pooled channels in
+the Grid view, and Grad-CAM / occlusion of its score, all through the engine and the workspace."""
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
-from workbench.core.methods import builtin_methods
-from workbench.core.registry import Registry
+from tests.tiny import builtin_registry
+from workbench.core.canvas_layers import BoxesLayer, HeatmapLayer, PointsLayer
+from workbench.core.renderers import DETECTION, GRID
 from workbench.core.results import Heatmap
-from workbench.core.roi_results import RoiPooling
-from workbench.core.scene import BoxesLayer, HeatmapLayer, PointsLayer
-from workbench.engine import Engine
-from workbench.ui.settings import Settings
-from workbench.ui.window import IMAGE_TAB, MainWindow
+from workbench.core.results.roi import RoiPooling
+from workbench.ui.detection.dock import DetectionPanel
+from workbench.ui.detection.region import RegionPanel
 
 TIMEOUT_MS = 60000
 
@@ -22,127 +22,161 @@ def models(bundled):
 
 
 @pytest.fixture(scope="module")
-def scene():
+def image():
     from workbench.core.samples import sample_image
     return sample_image("scene-1")
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch, models, scene):
-    monkeypatch.setenv("WORKBENCH_SETTINGS", str(tmp_path / "settings.ini"))
-    engine = Engine(device="cpu")
-    w = MainWindow(engine, Settings())
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    reg = Registry()
-    for m in builtin_methods():
-        reg.add(m)
-    w.method_dock.set_registry(reg)
-    w.model_dock.set_handle(models["shapes-maskrcnn"])
-    w.set_image(scene, "sample:scene-1")
-    yield w
-    engine.shutdown(10000)
+def panels(qtbot, bind, workspace, canvas, models, image):
+    """The Detection and Region panels on one workspace, engine and canvas, as the window binds them."""
+    workspace.set_registry(builtin_registry())
+    workspace.set_model(models["shapes-maskrcnn"])
+    workspace.set_image(image, "sample:scene-1")
+    canvas.set_image(image)
+    return bind(DetectionPanel), bind(RegionPanel)
 
 
-def detect(window, qtbot):
-    """Detections through the Detection dock, as a user runs them."""
-    with qtbot.waitSignal(window.detection_dock.detectionsShown, timeout=TIMEOUT_MS):
-        window.detection_dock.run_button.click()
-    return window.detection_dock.result
+def detect(qtbot, workspace, detection):
+    """Detections through the Detection panel, as a user runs them."""
+    with qtbot.waitSignal(workspace.view(DETECTION).changed, timeout=TIMEOUT_MS):
+        detection.run_button.click()
+    return detection.result
 
 
-def click_box(window, qtbot, box):
+def click_box(canvas, qtbot, box):
     x0, y0, x1, y1 = box
-    pos = window.canvas.map_from_image((x0 + x1) / 2, y0 + 2)   # near the top edge, inside the box
-    qtbot.mouseClick(window.canvas.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    pos = canvas.map_from_image((x0 + x1) / 2, y0 + 2)   # near the top edge, inside the box
+    qtbot.mouseClick(canvas.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
 
 
-def roi_layers(window):
-    return [l for l in window.canvas.layers() if l.name.startswith("ROI")]
+def roi_layers(canvas):
+    return [l for l in canvas.layers() if l.name.startswith("ROI")]
 
 
-def test_clicking_a_detection_shows_its_roi_grid_and_pooled_channels(window, qtbot):
-    result = detect(window, qtbot)
-    dock = window.region_dock
-    assert dock.objectName() == "regionDock" and dock in window.docks
-    with qtbot.waitSignal(dock.roiShown, timeout=TIMEOUT_MS) as blocker:
-        click_box(window, qtbot, result.boxes[1])
+def test_the_panel_declares_itself():
+    assert (RegionPanel.title, RegionPanel.area, RegionPanel.object_name) == ("Region", "right", "regionDock")
+
+
+def test_clicking_a_detection_shows_its_roi_grid_and_pooled_channels(qtbot, panels, workspace, canvas):
+    detection, region = panels
+    result = detect(qtbot, workspace, detection)
+    with qtbot.waitSignal(region.roiShown, timeout=TIMEOUT_MS) as blocker:
+        click_box(canvas, qtbot, result.boxes[1])
+    assert workspace.selection == 1
     roi = blocker.args[0]
-    assert isinstance(roi, RoiPooling) and roi.detection == 1
+    assert isinstance(roi, RoiPooling) and roi.detection == 1 and region.current_result() is roi
     np.testing.assert_allclose(roi.box, result.boxes[1], atol=1e-3)
-    bins, box, points = roi_layers(window)
+    bins, box, points = roi_layers(canvas)
     assert isinstance(bins, BoxesLayer) and len(bins.boxes) == 49 and isinstance(points, PointsLayer)
     np.testing.assert_array_equal(points.points, roi.points)
-    # the detections stay under the grid, and the image stays in view
-    assert window.detection_dock.layer_id("detections") in {l.id for l in window.canvas.layers()}
-    assert window.views.currentIndex() == IMAGE_TAB
-    assert window.grid_result is roi.grid and roi.grid.tiles.shape == (16, 7, 7)
-    assert "level 0" in dock.summary.text() and "2×2" in dock.summary.text()
+    # the detections stay under the grid, and nothing else is put in front of the image
+    assert detection.layer_id("detections") in {l.id for l in canvas.layers()}
+    assert workspace.result(GRID) is None
+    assert "level 0" in region.summary.text() and "2×2" in region.summary.text()
     # ROI Pool of the same box replaces the grid
-    with qtbot.waitSignal(dock.roiShown, timeout=TIMEOUT_MS) as blocker:
-        dock.pooling.setCurrentIndex(1)
-    assert blocker.args[0].pool == "pool" and len(roi_layers(window)) == 3
-    dock.to_grid.click()
-    assert window.views.currentWidget() is window.grid_view
+    with qtbot.waitSignal(region.roiShown, timeout=TIMEOUT_MS) as blocker:
+        region.pooling.setCurrentIndex(1)
+    pooled = blocker.args[0]
+    assert pooled.pool == "pool" and len(roi_layers(canvas)) == 3
+    # the pooled channels go to the Grid view on request
+    with qtbot.waitSignal(workspace.view(GRID).changed) as shown:
+        region.to_grid.click()
+    assert shown.args[0] is pooled.grid and workspace.result(GRID) is pooled.grid
+    assert pooled.grid.tiles.shape == (16, 7, 7)
 
 
-def test_selecting_a_row_follows_and_explain_puts_a_heatmap_under_the_grid(window, qtbot):
-    result = detect(window, qtbot)
-    dock = window.region_dock
-    with qtbot.waitSignal(dock.roiShown, timeout=TIMEOUT_MS) as blocker:
-        window.detection_dock.select_row(0)
+def test_selecting_a_row_follows_and_explain_puts_a_heatmap_under_the_grid(qtbot, panels, workspace, canvas, engine):
+    detection, region = panels
+    result = detect(qtbot, workspace, detection)
+    with qtbot.waitSignal(region.roiShown, timeout=TIMEOUT_MS) as blocker:
+        detection.select_row(0)
     assert blocker.args[0].detection == 0 and blocker.args[0].label == result.labels[0]
-    with qtbot.waitSignal(dock.explained, timeout=TIMEOUT_MS) as blocker:
-        dock.gradcam.click()
+    with qtbot.waitSignal(region.explained, timeout=TIMEOUT_MS) as blocker:
+        region.gradcam.click()
     hm = blocker.args[0]
     assert isinstance(hm, Heatmap) and hm.method == "explain_box" and hm.target == result.labels[0]
     assert hm.params["index"] == 0 and hm.params["explainer"] == "gradcam"
-    names = [l.name for l in window.canvas.layers()]
-    heat = next(l for l in window.canvas.layers() if isinstance(l, HeatmapLayer))
+    assert region.current_result() is hm
+    names = [l.name for l in canvas.layers()]
+    heat = next(l for l in canvas.layers() if isinstance(l, HeatmapLayer))
     assert names.index(heat.name) < names.index("ROI bins")
     np.testing.assert_array_equal(heat.data, hm.heatmap)
     # a click on the grid itself selects nothing new
-    starts = []
-    window.engine.started.connect(starts.append)
-    bins = next(l for l in window.canvas.layers() if l.name == "ROI bins")
-    window.canvas.boxClicked.emit(bins.id, 3)
+    keys = []
+    engine.submitted.connect(lambda ticket: keys.append(ticket.key))
+    bins = next(l for l in canvas.layers() if l.name == "ROI bins")
+    canvas.boxClicked.emit(bins.id, 3)
     qtbot.wait(50)
-    assert starts == [] and dock.index == 0
+    assert keys == [] and region.index == 0 and workspace.selection == 0
 
 
-def test_a_one_stage_detector_explains_but_has_no_roi_pooling(window, qtbot, models):
-    window.model_dock.set_handle(models["shapes-fcos"])
-    result = detect(window, qtbot)
-    dock = window.region_dock
-    window.detection_dock.select_row(0)
-    assert "two-stage" in dock.summary.text() and roi_layers(window) == []
-    with qtbot.waitSignal(dock.explained, timeout=TIMEOUT_MS) as blocker:
-        dock.occlusion.click()
+def test_selection_flows_from_the_workspace_and_a_new_result_resets(qtbot, panels, workspace, canvas, engine):
+    """A detect result shown in the workspace by another panel (the Method panel) is drawn by the
+    Detection panel, and the selection reaches the Region panel through the workspace."""
+    detection, region = panels
+    with qtbot.waitSignal(workspace.view(DETECTION).changed, timeout=TIMEOUT_MS):
+        ticket = engine.run_method("method", workspace.registry.get("detect"), workspace.handle, workspace.image)
+        ticket.done.connect(workspace.show)
+    result = detection.result
+    assert result is workspace.result(DETECTION) and detection.layer_id("detections") is not None
+    detection.threshold.setValue(0)
+    with qtbot.waitSignal(region.roiShown, timeout=TIMEOUT_MS) as blocker:
+        click_box(canvas, qtbot, result.boxes[1])
+    assert workspace.selection == 1 and blocker.args[0].detection == 1
+    with qtbot.waitSignal(region.roiShown, timeout=TIMEOUT_MS) as blocker:
+        workspace.set_selection(2)     # any panel may select a detection
+    assert blocker.args[0].detection == 2 and region.index == 2 and detection.selected_row() == 2
+    assert blocker.args[0].label == result.labels[2]
+    workspace.set_selection(None)
+    assert region.index is None and roi_layers(canvas) == [] and not region.gradcam.isEnabled()
+    with qtbot.waitSignal(region.roiShown, timeout=TIMEOUT_MS):
+        workspace.set_selection(1)
+    workspace.show(result.stage_detections("final"))    # another detection result: a new set of boxes
+    assert region.index is None and workspace.selection is None and roi_layers(canvas) == []
+    workspace.set_selection(len(result.boxes) + 5)
+    assert region.index is None and "not one of the model's final detections" in region.summary.text()
+
+
+def test_a_one_stage_detector_explains_but_has_no_roi_pooling(qtbot, panels, workspace, canvas, models):
+    detection, region = panels
+    workspace.set_model(models["shapes-fcos"])
+    result = detect(qtbot, workspace, detection)
+    detection.select_row(0)
+    assert "two-stage" in region.summary.text() and roi_layers(canvas) == []
+    with qtbot.waitSignal(region.explained, timeout=TIMEOUT_MS) as blocker:
+        region.occlusion.click()
     hm = blocker.args[0]
     assert hm.params["explainer"] == "occlusion" and hm.params["source"] == "anchor"
-    assert hm.target == result.labels[0] and not dock.progress.isVisible()
+    assert hm.target == result.labels[0]
+    qtbot.waitUntil(lambda: not region.progress.isVisible())
 
 
-def test_the_roi_grid_stays_while_the_detection_options_change(window, qtbot):
-    result = detect(window, qtbot)
-    with qtbot.waitSignal(window.region_dock.roiShown, timeout=TIMEOUT_MS):
-        window.detection_dock.select_row(0)
-    grid = [l.id for l in roi_layers(window)]
+def test_the_roi_grid_stays_while_the_detection_options_change(qtbot, panels, workspace, canvas):
+    detection, region = panels
+    result = detect(qtbot, workspace, detection)
+    with qtbot.waitSignal(region.roiShown, timeout=TIMEOUT_MS):
+        detection.select_row(0)
+    grid = [l.id for l in roi_layers(canvas)]
     assert grid
-    window.detection_dock.threshold.setValue(window.detection_dock.threshold.value() + 5)
-    window.detection_dock.proposals.setChecked(True)       # adds a layer: the dock swaps its own
-    ids = {l.id for l in window.canvas.layers()}
-    assert set(grid) <= ids and window.detection_dock.layer_id("proposals") in ids
-    assert len(result.boxes)
+    detection.threshold.setValue(detection.threshold.value() + 5)
+    detection.proposals.setChecked(True)       # adds a layer: the panel swaps its own
+    ids = {l.id for l in canvas.layers()}
+    assert set(grid) <= ids and detection.layer_id("proposals") in ids
+    assert len(result.boxes) and region.index == 0
 
 
-def test_detect_from_the_method_dock_lands_in_the_detection_panel(window, qtbot):
-    from workbench.core.methods import detect
-    with qtbot.waitSignal(window.detection_dock.detectionsShown, timeout=TIMEOUT_MS) as blocker:
-        window.run_method(detect.METHOD, {}, None)
-    result = blocker.args[0]
-    threshold = window.detection_dock.threshold.value() / 100
-    assert window.detection_dock.result is result and window.image_result is result
-    assert window.detection_dock.table.rowCount() == int((result.scores >= threshold).sum()) > 0
-    assert window.detection_dock.layer_id("detections") in {l.id for l in window.canvas.layers()}
+def test_export_draws_the_canvas_with_the_grid(qtbot, panels, workspace, canvas, tmp_path):
+    detection, region = panels
+    with pytest.raises(ValueError, match="select a detection"):
+        region.export_figure(tmp_path / "none.png")
+    detect(qtbot, workspace, detection)
+    with qtbot.waitSignal(region.roiShown, timeout=TIMEOUT_MS) as blocker:
+        detection.select_row(0)
+    path = region.export_figure(tmp_path / "region.png", scale=2.0)
+    img = QImage(str(path))
+    bins = next(l for l in canvas.layers() if l.name == "ROI bins")
+    assert img.width() >= 2 * canvas.image().shape[1]
+    assert any(img.pixelColor(x, y).getRgb()[:3] == tuple(bins.colors[0])
+               for x in range(0, img.width(), 2) for y in range(0, img.height(), 2))
+    assert blocker.args[0].detection == 0

@@ -1,4 +1,4 @@
-"""Segmentation dock: per-class toggles and opacity change the overlay on the canvas live."""
+"""Segmentation panel: per-class toggles and opacity change the overlay on the canvas live."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,11 +7,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from workbench.core.results import SegMask
-from workbench.core.scene import SegmentationLayer, class_color, layers_for
+from workbench.core.canvas_layers import SegmentationLayer, class_color
+from workbench.core.renderers import layers_for
 from workbench.engine import Engine
 from workbench.figure.render import export_result
-from workbench.ui.canvas import Canvas
-from workbench.ui.segmentation_legend import CLASS_ROLE, SegmentationLegend
+from workbench.ui.detection.segmentation_legend import CLASS_ROLE, SegmentationLegend
 from workbench.ui.settings import Settings
 from workbench.ui.window import MainWindow
 
@@ -26,15 +26,17 @@ def class_map():
 
 
 @pytest.fixture
-def setup(qtbot):
-    canvas = Canvas()
-    qtbot.addWidget(canvas)
+def setup(bind, canvas):
     canvas.set_image(np.full((40, 60, 3), 90, np.uint8))
-    legend = SegmentationLegend(canvas)
-    qtbot.addWidget(legend)
+    legend = bind(SegmentationLegend)
     layer = SegmentationLayer(name="seg", mask=class_map(), label_names=NAMES)
     canvas.add_layer(layer)
     return canvas, legend, layer
+
+
+def test_the_panel_declares_itself():
+    assert (SegmentationLegend.title, SegmentationLegend.area, SegmentationLegend.object_name) == (
+        "Segmentation", "right", "segmentationDock")
 
 
 def rows(legend):
@@ -88,12 +90,35 @@ def test_a_canvas_click_selects_the_class_under_it(setup):
     assert legend.pick(100.0, 5.0) is None               # off the image
 
 
-def test_follows_the_canvas(setup):
+def test_follows_the_canvas_and_asks_to_be_raised_by_a_new_segmentation(qtbot, setup):
     canvas, legend, layer = setup
+    raised = []
+    legend.raiseRequested.connect(lambda: raised.append(True))
+    legend.opacity.setValue(30)              # the same layer, edited: no raise
     canvas.remove_layer(layer.id)
     assert legend.list.count() == 0 and legend.layer() is None
+    assert raised == []
     canvas.add_layer(SegmentationLayer(name="other", mask=np.full((40, 60), 2), label_names=NAMES))
     assert sorted(rows(legend)) == [2]
+    assert raised == [True]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_export_shows_the_visible_classes(setup, tmp_path, suffix):
+    canvas, legend, layer = setup
+    legend.set_class_visible(3, False)
+    path = legend.export_figure(tmp_path / f"seg{suffix}", scale=8)
+    assert path.stat().st_size > 500
+    if suffix == ".png":
+        out = QImage(str(path))
+        colours = {out.pixelColor(x, y).getRgb()[:3] for x in range(0, out.width(), 3)
+                   for y in range(0, out.height(), 3)}
+        blend = lambda c: tuple(round(0.5 * v + 0.5 * 90) for v in c)   # noqa: E731
+        near = lambda c: any(max(abs(a - b) for a, b in zip(c, got)) <= 2 for got in colours)   # noqa: E731
+        assert near(blend(class_color(1))) and not near(blend(class_color(3)))
+    canvas.remove_layer(layer.id)
+    with pytest.raises(ValueError, match="no segmentation"):
+        legend.export_figure(tmp_path / f"none{suffix}")
 
 
 def test_exported_figure_has_the_overlay_and_a_legend(tmp_path):
@@ -109,19 +134,19 @@ def test_exported_figure_has_the_overlay_and_a_legend(tmp_path):
     assert class_color(3) in swatch        # the legend's swatch for the triangle class
 
 
-def test_the_window_shows_segmentations_in_its_legend(qtbot, tmp_path, monkeypatch):
+def test_the_window_brings_the_legend_forward_for_a_segmentation(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_SETTINGS", str(tmp_path / "settings.ini"))
     engine = Engine(device="cpu")
     try:
         window = MainWindow(engine, Settings())
         qtbot.addWidget(window)
         window.show()
-        window.set_image(np.full((40, 60, 3), 90, np.uint8), "grey")
-        assert window.segmentation_legend.visibleRegion().isEmpty()     # a tab behind the Layers dock
-        window.show_result(SegMask(mask=class_map(), label_names=NAMES, title="seg"))
-        assert window.segmentation_legend in window.docks
-        assert not window.segmentation_legend.visibleRegion().isEmpty()
-        assert sorted(rows(window.segmentation_legend)) == [0, 1, 3]
-        assert isinstance(layers_for(window.image_result)[0], SegmentationLayer)
+        window.workspace.set_image(np.full((40, 60, 3), 90, np.uint8), "grey")
+        legend = window.panel("segmentationDock")
+        assert legend.visibleRegion().isEmpty()     # a tab behind the Layers dock
+        window.workspace.show(SegMask(mask=class_map(), label_names=NAMES, title="seg"))
+        assert not legend.visibleRegion().isEmpty()
+        assert sorted(rows(legend)) == [0, 1, 3]
+        assert isinstance(layers_for(window.workspace.result("image"))[0], SegmentationLayer)
     finally:
         engine.shutdown(10000)

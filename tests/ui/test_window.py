@@ -19,12 +19,14 @@ from workbench.core.images import save_image
 from workbench.core.methods import builtin_methods
 from workbench.core.registry import Method, Registry
 from workbench.core.results import ActivationGrid, Heatmap
-from workbench.core.scene import HeatmapLayer
+from workbench.core.canvas_layers import HeatmapLayer
 from workbench.engine import Engine
 from workbench.ui import theme
 from workbench.ui.image_io import rgb_to_qimage
 from workbench.ui.settings import Settings
-from workbench.ui.window import GRID_TAB, IMAGE_TAB, MainWindow
+from workbench.ui.window import MainWindow
+
+IMAGE_TAB, GRID_TAB = 0, 1
 
 
 def picture(h=40, w=50, seed=0):
@@ -85,10 +87,18 @@ def window(make_window):
 @pytest.fixture
 def ready(window):
     """A window with the tiny model, the built-in methods and an image."""
-    window.method_dock.set_registry(registry())
-    window.model_dock.set_handle(tiny_handle())
-    window.set_image(picture(), "picture")
+    window.workspace.set_registry(registry())
+    window.workspace.set_model(tiny_handle())
+    window.workspace.set_image(picture(), "picture")
     return window
+
+
+def dock_of(window, object_name):
+    return next(d for d in window.docks if d.objectName() == object_name)
+
+
+def lazy_tab(window, object_name):
+    return next(p for p in window.tabs if p.object_name == object_name)
 
 
 def heatmap_result(h=40, w=50):
@@ -98,8 +108,10 @@ def heatmap_result(h=40, w=50):
 
 def test_window_has_views_docks_and_menus(window):
     assert [window.views.tabText(i) for i in range(window.views.count())] == ["Image", "Grid", "Compare", "Latent", "GAN lab", "Detectors"]
-    assert window.views.widget(IMAGE_TAB) is window.canvas
-    for dock in (window.model_dock, window.method_dock, window.layers_dock):
+    assert window.canvas.parent() is window.views.widget(IMAGE_TAB)
+    assert {d.windowTitle() for d in window.docks} >= {"Model", "Method", "Layers", "Attribution", "Detection",
+                                                       "Region", "Segmentation"}
+    for dock in (dock_of(window, "modelDock"), dock_of(window, "methodDock"), dock_of(window, "LayersDock")):
         assert dock.isVisible() and dock.objectName()
         assert dock.features() & dock.DockWidgetFeature.DockWidgetFloatable
     shortcuts = {a.text().replace("&", ""): a.shortcut().toString()
@@ -114,21 +126,21 @@ def test_opening_an_image_shows_it_on_the_canvas(window, tmp_path):
     image = picture()
     window.images.open_path(save_image(tmp_path / "p.png", image))
     np.testing.assert_array_equal(window.canvas.image(), image)
-    np.testing.assert_array_equal(window.image, image)
+    np.testing.assert_array_equal(window.workspace.image, image)
     assert "p.png" in window.windowTitle()
 
 
 def test_a_bad_image_changes_nothing_and_says_why(window, tmp_path):
     image = picture()
-    window.set_image(image, "good")
-    window.show_result(heatmap_result())
+    window.workspace.set_image(image, "good")
+    window.workspace.show(heatmap_result())
     overlays_before = [l.id for l in window.canvas.layers()]
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 truncated")
     assert not window.images.open_path(bad)
     np.testing.assert_array_equal(window.canvas.image(), image)
     assert [l.id for l in window.canvas.layers()] == overlays_before
-    assert window.image_result is not None and window.image_result.title == "a heatmap"
+    assert window.workspace.result("image").title == "a heatmap"
     assert window.notice.isVisible() and "bad.jpg" in window.notice.text()
     assert not any(isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets())
 
@@ -164,11 +176,11 @@ def test_geometry_docks_and_theme_are_restored(make_window, settings_path):
     first = make_window()
     first.resize(761, 563)  # the offscreen screen is 800x600
     first.set_theme("dark")
-    first.layers_dock.hide()
+    dock_of(first, "LayersDock").hide()
     first.close()
     second = make_window()
     assert (second.width(), second.height()) == (761, 563)
-    assert not second.layers_dock.isVisible() and second.model_dock.isVisible()
+    assert not dock_of(second, "LayersDock").isVisible() and dock_of(second, "modelDock").isVisible()
     assert Settings(settings_path).theme() == "dark"
     dark_window = theme.palette("dark").color(QPalette.ColorRole.Window)
     assert QApplication.instance().palette().color(QPalette.ColorRole.Window) == dark_window
@@ -178,9 +190,9 @@ def test_geometry_docks_and_theme_are_restored(make_window, settings_path):
 
 
 def test_heatmap_results_go_on_the_canvas_and_export(window, tmp_path):
-    window.set_image(picture(), "p")
+    window.workspace.set_image(picture(), "p")
     result = heatmap_result()
-    window.show_result(result)
+    window.workspace.show(result)
     heat = [l for l in window.canvas.layers() if isinstance(l, HeatmapLayer)]
     assert len(heat) == 1 and np.array_equal(heat[0].data, result.heatmap)
     assert window.views.currentIndex() == IMAGE_TAB
@@ -194,48 +206,43 @@ def test_heatmap_results_go_on_the_canvas_and_export(window, tmp_path):
 
 
 def test_copy_figure_puts_the_exported_figure_on_the_clipboard(window, tmp_path):
-    window.set_image(picture(), "p")
-    window.show_result(heatmap_result())
+    window.workspace.set_image(picture(), "p")
+    window.workspace.show(heatmap_result())
     QGuiApplication.clipboard().clear()
     window.copy_figure()
     copied = QGuiApplication.clipboard().image()
-    expected = QImage(str(window.canvas.export(tmp_path / "f.png", 2.0)))
+    expected = QImage(str(window.canvas.export(tmp_path / "f.png", 1.0, title="a heatmap")))
     assert not copied.isNull() and copied.size() == expected.size()
     assert copied.convertToFormat(expected.format()) == expected
 
 
 def test_method_dock_lists_methods_and_builds_forms_for_the_model(ready):
-    dock = ready.method_dock
-    assert dock.method_names() == [m.name for m in dock.registry.for_task("classify")]
+    dock = ready.panel("methodDock")
+    assert dock.method_names() == [m.name for m in ready.workspace.registry.for_task("classify")]
     assert {"activations", "filters"} <= set(dock.method_names())
     assert "only-generate" not in dock.method_names()
     dock.select_method("filters")
     layer = dock.form.editor("layer")
     assert [layer.itemText(i) for i in range(layer.count())] == ["(default)", "0", "2"]
-    ready.model_dock.layerActivated.emit("2")   # a double-click in the model's layer list
+    ready.workspace.set_layer("2")   # what a double-click in the model's layer list does
     assert dock.form.values()["layer"] == "2"
-    dock.target.setText("bee")
-    assert dock.target_index() == 1
-    dock.target.setText("wasp")
-    with pytest.raises(ValueError):
-        dock.target_index()
 
 
 def test_running_activations_fills_the_grid_and_a_tile_click_overlays_the_channel(ready, qtbot, tmp_path):
-    dock = ready.method_dock
+    dock = ready.panel("methodDock")
     dock.select_method("activations")
     dock.form.set_values({"layer": "2"})
-    with qtbot.waitSignal(ready.resultShown, timeout=30000) as blocker:
+    with qtbot.waitSignal(ready.workspace.view("grid").changed, timeout=30000) as blocker:
         dock.request_run()
     grid = blocker.args[0]
-    assert ready.status.device.text() == "device: cpu"
+    qtbot.waitUntil(lambda: ready.status.device.text() == "device: cpu")
     assert isinstance(grid, ActivationGrid) and grid.tiles.shape == (6, 16, 16)
-    assert ready.views.currentIndex() == GRID_TAB and ready.grid_result is grid
+    assert ready.views.currentIndex() == GRID_TAB and ready.workspace.result("grid") is grid
     svg = ready.export_figure(str(tmp_path / "grid.svg"))
     assert "<svg" in svg.read_text()
     with np.load(ready.export_result(str(tmp_path / "grid.npz"))) as saved:
         np.testing.assert_array_equal(saved["tiles"], grid.tiles)
-    ready.grid_view.tileClicked.emit(4)
+    ready.panel("gridTab").grid_view.tileClicked.emit(4)
     assert ready.views.currentIndex() == IMAGE_TAB
     heat = [l for l in ready.canvas.layers() if isinstance(l, HeatmapLayer)]
     assert len(heat) == 1
@@ -244,14 +251,14 @@ def test_running_activations_fills_the_grid_and_a_tile_click_overlays_the_channe
 
 
 def test_a_failed_job_is_a_non_modal_notice(ready, qtbot):
-    ready.method_dock.select_method("activations")
-    ready.method_dock.form.set_values({"layer": "6"})   # a Linear layer: not a (1, C, h, w) map
-    with qtbot.waitSignal(ready.engine.failed, timeout=30000):
-        ready.method_dock.request_run()
-    assert ready.notice.isVisible() and "not a (1, C, h, w) map" in ready.notice.text()
+    ready.panel("methodDock").select_method("activations")
+    ready.panel("methodDock").form.set_values({"layer": "6"})   # a Linear layer: not a (1, C, h, w) map
+    ready.panel("methodDock").request_run()
+    qtbot.waitUntil(lambda: ready.notice.isVisible(), timeout=30000)
+    assert "not a (1, C, h, w) map" in ready.notice.text()
     assert "failed" in ready.statusBar().currentMessage()
     assert not any(isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets())
-    np.testing.assert_array_equal(ready.canvas.image(), ready.image)
+    np.testing.assert_array_equal(ready.canvas.image(), ready.workspace.image)
 
 
 def test_cli_subcommands_do_not_open_a_window(monkeypatch):
@@ -284,14 +291,16 @@ def test_progress_shows_while_a_job_runs_and_cancel_stops_it(window, qtbot):
             time.sleep(0.01)
 
     status = window.status
-    with qtbot.waitSignal(window.engine.progress, timeout=30000):
+    with qtbot.waitSignal(window.engine.submitted) as submitted:
         window.engine.submit("slow", slow)
+    ticket = submitted.args[0]
+    qtbot.waitUntil(lambda: status.progress.value() == 250, timeout=30000)
     assert status.progress.isVisible() and status.cancel_button.isVisible()
     assert status.progress.value() == 250
     assert window.statusBar().currentMessage() == "slow: quarter way"
-    with qtbot.waitSignal(window.engine.cancelled, timeout=30000) as blocker:
+    with qtbot.waitSignal(ticket.cancelled, timeout=30000):
         status.cancel_button.click()
-    assert blocker.args == ["slow"]
+    assert ticket.state == "cancelled"
     qtbot.waitUntil(lambda: not status.progress.isVisible())
     assert not status.cancel_button.isVisible()
 
@@ -308,31 +317,31 @@ def test_demo_shows_the_activation_grid_and_channel_0_over_the_sample(window, qt
     from workbench import app
     from workbench.core.samples import sample_image
     monkeypatch.setattr(app, "DEMO_MODEL", "zoo:shapes-cnn?weights=none")  # needs no trained weights
-    monkeypatch.setattr(window.model_dock, "refresh_catalogue", lambda: None)  # slow, and not shown here
+    monkeypatch.setattr(window.panel("modelDock"), "refresh_catalogue", lambda: None)  # slow, and not shown here
     demo = app.start(window, argparse.Namespace(demo=True, image=None))
     assert demo is not None
     qtbot.waitUntil(lambda: any(isinstance(l, HeatmapLayer) for l in window.canvas.layers()), timeout=60000)
     np.testing.assert_array_equal(window.canvas.image(), sample_image(app.DEMO_SAMPLE))
-    grid = window.grid_result
-    assert isinstance(grid, ActivationGrid) and grid.layer == window.handle.conv_layers()[-1]
+    grid = window.workspace.result("grid")
+    assert isinstance(grid, ActivationGrid) and grid.layer == window.workspace.handle.conv_layers()[-1]
     heat = next(l for l in window.canvas.layers() if isinstance(l, HeatmapLayer))
     np.testing.assert_allclose(heat.data, grid.channel_heatmap(0).heatmap)
     assert heat.show_colorbar and window.views.currentIndex() == IMAGE_TAB
 
 
 def test_gan_lab_tab_is_built_when_first_opened(window, qtbot):
-    assert window.gan_lab.content is None
-    window.show()
-    window.views.setCurrentWidget(window.gan_lab)
-    qtbot.waitUntil(lambda: window.gan_lab.content is not None, timeout=30000)
-    from workbench.ui.gan_lab import GanLabPanel
-    assert isinstance(window.gan_lab.content, GanLabPanel)
+    tab = lazy_tab(window, "ganLabTab")
+    assert tab.content is None
+    window.views.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.content is not None, timeout=30000)
+    from workbench.ui.ganlab.panel import GanLabPanel
+    assert isinstance(tab.content, GanLabPanel)
 
 
-def test_a_generative_model_opens_the_latent_tab_with_that_model(window, qtbot):
-    from workbench.core.sources import load_model
-    handle = load_model("zoo:digits-vae")
-    window.model_dock.modelLoaded.emit(handle)
-    qtbot.waitUntil(lambda: window.latent.content is not None, timeout=30000)
-    assert window.views.currentWidget() is window.latent
-    assert window.latent.content.handle is handle
+def test_a_generative_model_opens_the_latent_tab_with_that_model(window, qtbot, bundled):
+    handle = bundled("digits-vae")
+    window.workspace.set_model(handle)
+    tab = lazy_tab(window, "latentTab")
+    qtbot.waitUntil(lambda: tab.content is not None, timeout=30000)
+    assert window.views.currentWidget() is tab
+    assert tab.content.workspace.handle is handle

@@ -8,7 +8,7 @@ from workbench.core.registry import TASKS
 from workbench.zoo import catalogue
 from workbench.zoo.catalogue import MODELS_DIR, ZOO, card, get
 from workbench.zoo.digits import load_split
-from workbench.zoo.train import accuracy, shapes_split
+from workbench.zoo.train_classification import accuracy, shapes_split
 
 GOALS = {"shapes-cnn": 0.95, "digits-cnn": 0.97}
 TOLERANCE = 0.03

@@ -208,7 +208,7 @@ def test_zoo_imports_nothing_above_it():
 
 
 def test_core_metrics_and_latent_are_the_zoo_functions():
-    from workbench.core import latent as core_latent
+    from workbench.core.latent import paths as core_latent
     from workbench.core import metrics as core_metrics
     from workbench.zoo import latent as zoo_latent
     from workbench.zoo import metrics as zoo_metrics

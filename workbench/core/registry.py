@@ -9,6 +9,17 @@ from workbench.core import params as P
 
 TASKS = ("classify", "detect", "segment", "generate", "autoencode", "attend")
 
+# A method's family, which decides the panels that offer it (every method is in the Methods dock):
+KINDS = {
+    "attribution": "a Heatmap explaining one class of the image (Attribution panel, Compare tab)",
+    "features": "what the network holds inside: filters, activations",
+    "detection": "boxes and what leads to them: detections, proposals, ROI pooling, one box explained",
+    "segmentation": "a class per pixel",
+    "generative": "samples, interpolations and latent spaces of generative models",
+    "metrics": "numbers that score a model's outputs, such as sample quality",
+    "other": "none of these (the default)",
+}
+
 
 @dataclass(frozen=True)
 class Method:
@@ -19,6 +30,7 @@ class Method:
     title: str = ""
     description: str = ""
     needs_image: bool = True
+    kind: str = "other"          # one of KINDS
 
     def applies_to(self, task: str) -> bool:
         return task in self.tasks
@@ -40,6 +52,9 @@ class Registry:
         bad = [t for t in method.tasks if t not in TASKS]
         if bad:
             raise ValueError(f"method {method.name!r}: unknown task(s) {bad}; known: {TASKS}")
+        if method.kind not in KINDS:
+            raise ValueError(f"method {method.name!r}: unknown kind {method.kind!r}; "
+                             f"known: {', '.join(KINDS)}")
         if method.name in self._methods:
             raise ValueError(f"a method named {method.name!r} is already registered")
         self._methods[method.name] = method
@@ -55,6 +70,12 @@ class Registry:
 
     def for_task(self, task: str | None) -> list[Method]:
         return [m for n, m in sorted(self._methods.items()) if task is None or m.applies_to(task)]
+
+    def of_kind(self, kind: str, task: str | None = None) -> list[Method]:
+        """The methods of one family (see KINDS) that apply to ``task`` (all tasks when None)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown method kind {kind!r}; known: {', '.join(KINDS)}")
+        return [m for m in self.for_task(task) if m.kind == kind]
 
     def __iter__(self) -> Iterator[Method]:
         return iter(self.for_task(None))

@@ -87,7 +87,7 @@ class WorkerThread(QThread):
             self.event.emit(job.id, STARTED, None)
         try:
             kind, payload = self._run_with_fallback(job)
-        except Exception as exc:
+        except BaseException as exc:  # nothing a job raises may stop the worker or reach a slot
             log.error("job %r could not run", job.key, exc_info=True)
             kind, payload = FAILED, one_line(exc)
         self.event.emit(job.id, kind, payload)
@@ -127,8 +127,8 @@ class WorkerThread(QThread):
             result = job.fn(jc)
         except Cancelled:
             return CANCELLED, None
-        except Exception as exc:
-            if jc.device.type != "cpu" and devices.is_out_of_memory(exc):
+        except BaseException as exc:  # SystemExit and friends too: the job failed, the worker goes on
+            if isinstance(exc, Exception) and jc.device.type != "cpu" and devices.is_out_of_memory(exc):
                 log.warning("job %r ran out of memory on %s: %s", job.key, jc.device, exc)
                 return _OUT_OF_MEMORY, None
             log.error("job %r failed", job.key, exc_info=True)

@@ -1,8 +1,8 @@
-"""A comparison figure: one image explained by several methods, a panel per method in a grid.
+"""A comparison figure: one image explained by several methods, a cell per method in a grid.
 
-Each panel is the image with one heatmap over it and the method's name above. With a shared
-value range there is one colorbar for the whole grid; otherwise each panel has its own. The
-compare view paints itself with ``paint_compare`` too, so the file holds what is on screen.
+Each cell is the image with one heatmap over it and the method's name above. With a shared
+value range there is one colorbar for the whole grid; otherwise each cell has its own. The
+Compare tab paints itself with ``paint_compare`` too, so the file holds what is on screen.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 
-from workbench.core.scene import HeatmapLayer, ImageLayer
+from workbench.core.canvas_layers import HeatmapLayer, ImageLayer
 from workbench.figure.colorbar import colorbar_width, paint_colorbar
 from workbench.figure.paint import paint_layers
-from workbench.figure.render import check_format, ensure_gui_app, write_figure
+from workbench.figure.render import check_format, ensure_gui_app, pixel_scale, write_figure
 
 MIN_PANEL_SIDE = 256     # exported panels are enlarged to at least this many pixels
 _TITLE_LINES = 1.8       # title row height, in font heights
@@ -25,7 +25,8 @@ _PLACEHOLDER = QColor(128, 128, 128, 150)
 
 
 @dataclass
-class ComparePanel:
+class CompareCell:
+    """One method's cell of a comparison."""
     title: str
     layer: HeatmapLayer | None = None   # None while the method runs or when it failed
     note: str = ""                      # shown over the image when there is no layer
@@ -35,7 +36,7 @@ class ComparePanel:
 class CompareLayout:
     size: tuple[float, float]
     columns: int
-    panels: list[QRectF]
+    panels: list[QRectF]     # where each cell's image goes
     titles: list[QRectF]     # above each panel, as wide as the panel and its own colorbar
     bars: list[QRectF]       # one per panel when each has its own range; one when shared
     font_px: float
@@ -94,12 +95,12 @@ def fit_layout(n: int, content_wh: tuple[int, int], available: tuple[float, floa
     return compare_layout(n, (w * s, h * s), font_px, bar_w, shared, best[1])
 
 
-def bar_width(panels: list[ComparePanel], font_px: float) -> float:
-    levels = [p.layer.levels for p in panels if p.layer is not None]
+def bar_width(cells: list[CompareCell], font_px: float) -> float:
+    levels = [c.layer.levels for c in cells if c.layer is not None]
     return max((colorbar_width(lv, font_px) for lv in levels), default=colorbar_width((0.0, 1.0), font_px))
 
 
-def paint_compare(painter: QPainter, layout: CompareLayout, image: np.ndarray, panels: list[ComparePanel],
+def paint_compare(painter: QPainter, layout: CompareLayout, image: np.ndarray, cells: list[CompareCell],
                   text_color: QColor | None = None) -> None:
     color = text_color or QColor(0, 0, 0)
     base = ImageLayer(name="image", image=np.asarray(image))
@@ -107,18 +108,18 @@ def paint_compare(painter: QPainter, layout: CompareLayout, image: np.ndarray, p
     title_font.setPixelSize(max(6, round(layout.font_px)))
     title_font.setBold(True)
     fm = QFontMetricsF(title_font)
-    for i, (panel, rect) in enumerate(zip(panels, layout.panels)):
+    for i, (cell, rect) in enumerate(zip(cells, layout.panels)):
         painter.save()
         painter.setFont(title_font)
         painter.setPen(color)
-        _paint_title(painter, layout.titles[i], rect.width(), panel.title, fm)
+        _paint_title(painter, layout.titles[i], rect.width(), cell.title, fm)
         painter.restore()
-        paint_layers(painter, rect, [base] + ([panel.layer] if panel.layer is not None else []))
-        if panel.layer is None:
-            paint_note(painter, rect, panel.note, layout.font_px)
+        paint_layers(painter, rect, [base] + ([cell.layer] if cell.layer is not None else []))
+        if cell.layer is None:
+            paint_note(painter, rect, cell.note, layout.font_px)
         elif not layout.shared:
-            _paint_bar(painter, layout.bars[i], panel.layer, layout.font_px, color)
-    shown = [p.layer for p in panels if p.layer is not None]
+            _paint_bar(painter, layout.bars[i], cell.layer, layout.font_px, color)
+    shown = [c.layer for c in cells if c.layer is not None]
     if layout.shared and shown:
         _paint_bar(painter, layout.bars[0], shown[0], layout.font_px, color)
 
@@ -149,18 +150,19 @@ def paint_note(painter: QPainter, rect: QRectF, note: str, font_px: float) -> No
     painter.restore()
 
 
-def export_compare(path: str | Path, image: np.ndarray, panels: list[ComparePanel], shared: bool,
-                   scale: float = 2.0, columns: int | None = None) -> Path:
-    """The comparison as .png, .svg or .pdf: panels titled with method names, and colorbars."""
+def export_compare(path: str | Path, image: np.ndarray, cells: list[CompareCell], shared: bool,
+                   scale: float = 1.0, columns: int | None = None) -> Path:
+    """The comparison as .png, .svg or .pdf: cells titled with method names, and colorbars.
+    ``scale``: times the natural size (cells whose long side is at least MIN_PANEL_SIDE)."""
     check_format(path)
     ensure_gui_app()
-    if not panels:
+    if not cells:
         raise ValueError("nothing to export: run a comparison first")
     h, w = np.asarray(image).shape[:2]
-    s = max(float(scale), MIN_PANEL_SIDE / max(w, h))
+    s = pixel_scale(scale, max(w, h), MIN_PANEL_SIDE)
     pw, ph = round(w * s), round(h * s)
     font_px = 12.0 * max(1.0, max(pw, ph) / 300)
-    cols = columns or math.ceil(math.sqrt(len(panels)))
-    layout = compare_layout(len(panels), (pw, ph), font_px, bar_width(panels, font_px), shared, cols)
-    title = "Attribution comparison: " + ", ".join(p.title for p in panels)
-    return write_figure(path, layout.size, lambda p: paint_compare(p, layout, image, panels), title)
+    cols = columns or math.ceil(math.sqrt(len(cells)))
+    layout = compare_layout(len(cells), (pw, ph), font_px, bar_width(cells, font_px), shared, cols)
+    title = "Attribution comparison: " + ", ".join(c.title for c in cells)
+    return write_figure(path, layout.size, lambda p: paint_compare(p, layout, image, cells), title)

@@ -8,14 +8,15 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 
-from workbench.core.scene import ImageLayer, Layer
+from workbench.core.canvas_layers import ImageLayer, Layer
 from workbench.figure.compare import grid_rows, paint_note
 from workbench.figure.paint import paint_layers
-from workbench.figure.render import MIN_LONG_SIDE, check_format, ensure_gui_app, write_figure
+from workbench.figure.render import check_format, ensure_gui_app, pixel_scale, write_figure
 
 
 @dataclasses.dataclass
-class DetectorPanel:
+class DetectorSide:
+    """One detector's panel of the figure."""
     title: str                        # the model id
     stats: str                        # time, detections, proposals
     layers: list[Layer] | None        # overlays; None while the model runs or when it failed
@@ -65,7 +66,7 @@ def fit_panels(n: int, content_wh: tuple[int, int], available: tuple[float, floa
     return panels_layout(n, (w * s, h * s), font_px, best)
 
 
-def paint_panels(painter: QPainter, layout: PanelsLayout, image: np.ndarray, panels: list[DetectorPanel],
+def paint_panels(painter: QPainter, layout: PanelsLayout, image: np.ndarray, panels: list[DetectorSide],
                  text_color: QColor | None = None, unit: float = 1.0) -> None:
     color = text_color or QColor(0, 0, 0)
     base = ImageLayer(name="image", image=np.asarray(image))
@@ -88,13 +89,13 @@ def paint_panels(painter: QPainter, layout: PanelsLayout, image: np.ndarray, pan
             paint_note(painter, rect, panel.note, layout.font_px)
 
 
-def export_panels(path: str | Path, image: np.ndarray, panels: list[DetectorPanel], scale: float = 2.0,
+def export_panels(path: str | Path, image: np.ndarray, panels: list[DetectorSide], scale: float = 1.0,
                   columns: int | None = None) -> Path:
     """The panels as .png, .svg or .pdf: each titled with its model and figures."""
     check_format(path)
     ensure_gui_app()
     h, w = np.asarray(image).shape[:2]
-    s = max(float(scale), MIN_LONG_SIDE / max(w, h))
+    s = pixel_scale(scale, max(w, h))
     pw, ph = round(w * s), round(h * s)
     unit = max(1.0, max(pw, ph) / 600)
     layout = panels_layout(len(panels), (pw, ph), 14.0 * unit, columns or len(panels))

@@ -1,4 +1,4 @@
-"""Paint layer objects (workbench.core.scene) into a rectangle with QPainter.
+"""Paint layer objects (workbench.core.canvas_layers) into a rectangle with QPainter.
 
 ``paint_layers`` is the building block of every figure: one panel of image + overlays. A figure
 with several panels calls it once per panel rectangle.
@@ -10,9 +10,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
 from workbench.core import colormaps
-from workbench.core.scene import (PALETTE, BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer,
+from workbench.core.canvas_layers import (PALETTE, BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer,
                                   SegmentationLayer)
-from workbench.core.scene import LinesLayer
+from workbench.core.canvas_layers import LinesLayer
 
 POINT_COLOR = (255, 225, 25)
 LABEL_FONT_PX = 12.0

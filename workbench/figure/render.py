@@ -6,6 +6,7 @@ QPdfWriter for PDF.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,8 +16,11 @@ from PySide6.QtCore import QMarginsF, QRect, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 
-from workbench.core.results import Frames, ImageGrid, Result
-from workbench.core.scene import ImageLayer, Layer, layers_for
+from workbench import singleton_refs
+from workbench.core.renderers import renderer_for
+from workbench.core.results import ImageGrid, Result
+from workbench.core.canvas_layers import ImageLayer, Layer
+from workbench.core.renderers import layers_for
 from workbench.figure import montage
 from workbench.figure.colorbar import colorbar_width, paint_colorbar
 from workbench.figure.paint import colorbar_layer, content_size, paint_layers, to_qimage
@@ -25,23 +29,12 @@ FORMATS = (".png", ".svg", ".pdf")
 MIN_LONG_SIDE = 512      # small images (64x64) are enlarged to this so labels stay legible
 _UNIT_SIDE = 600         # a figure this many pixels across draws lines and fonts at screen size
 _MIN_TITLED_TILE = 48    # tiles smaller than this (in figure pixels) get no title
-_app: QGuiApplication | None = None
 
 
 def ensure_gui_app() -> QGuiApplication:
-    """The running Q(Gui)Application, or a new offscreen one (fonts need one); never a second.
-
-    A widgets QApplication is made rather than a bare QGuiApplication so that widgets can
-    still be created later in the same process (tests, notebooks).
-    """
-    global _app
-    app = QGuiApplication.instance()
-    if app is None:
-        from PySide6.QtWidgets import QApplication
-        app = _app = QApplication(["workbench", "-platform", "offscreen"])
-        from workbench import singleton_refs
-        singleton_refs.install(app)
-    return app
+    """The running Q(Gui)Application, or a new offscreen one (fonts need one); never a second."""
+    from workbench.qt_app import application   # here, as figure/ itself makes no widgets
+    return application(headless=True)
 
 
 def check_format(path: str | Path) -> str:
@@ -58,6 +51,7 @@ def write_figure(path: str | Path, size: tuple[int, int], paint: Callable[[QPain
     path = Path(path)
     suffix = check_format(path)
     ensure_gui_app()
+    singleton_refs.top_up()   # a script exporting in a loop never runs the timer that tops it up
     w, h = max(1, int(round(size[0]))), max(1, int(round(size[1])))
     if suffix == ".png":
         device = QImage(w, h, QImage.Format.Format_ARGB32)
@@ -86,6 +80,14 @@ def write_figure(path: str | Path, size: tuple[int, int], paint: Callable[[QPain
     if suffix == ".png" and not device.save(str(path), "PNG"):
         raise OSError(f"cannot write {path}")
     return path
+
+
+def pixel_scale(scale: float, long_side: float, min_side: float = MIN_LONG_SIDE) -> float:
+    """Figure pixels per image pixel: a figure's natural size (small images enlarged so their long
+    side is ``min_side``) times ``scale``, so a PNG at scale 2 is twice as wide as at scale 1."""
+    if not scale > 0:
+        raise ValueError(f"the scale must be positive, not {scale}")
+    return float(scale) * max(1.0, min_side / max(1.0, float(long_side)))
 
 
 def _unit(long_side: float) -> float:
@@ -119,7 +121,7 @@ class LayersFigure:
 
 def layers_figure(layers: list[Layer], scale: float, title: str = "") -> LayersFigure:
     w, h = content_size(layers)
-    s = max(float(scale), MIN_LONG_SIDE / max(w, h))
+    s = pixel_scale(scale, max(w, h))
     pw, ph = round(w * s), round(h * s)
     unit = _unit(max(pw, ph))
     bar = colorbar_layer(layers)
@@ -147,7 +149,7 @@ def paint_layers_figure(painter: QPainter, fig: LayersFigure, layers: list[Layer
         _paint_title(painter, fig.title, title, 14 * fig.unit)
 
 
-def export_layers(layers: list[Layer], path: str | Path, scale: float = 2.0, title: str = "") -> Path:
+def export_layers(layers: list[Layer], path: str | Path, scale: float = 1.0, title: str = "") -> Path:
     """Image + overlays (+ colorbar of the top visible heatmap, + title) as .png, .svg or .pdf."""
     check_format(path)
     ensure_gui_app()
@@ -155,7 +157,7 @@ def export_layers(layers: list[Layer], path: str | Path, scale: float = 2.0, tit
     return write_figure(path, fig.size, lambda p: paint_layers_figure(p, fig, layers, title), title)
 
 
-def export_grid(grid: ImageGrid, path: str | Path, scale: float = 2.0, columns: int | None = None,
+def export_grid(grid: ImageGrid, path: str | Path, scale: float = 1.0, columns: int | None = None,
                 colormap: str | None = None, shared: bool = False) -> Path:
     """The grid's tiles (coloured as the grid view colours them) with small titles where they fit."""
     check_format(path)
@@ -165,7 +167,7 @@ def export_grid(grid: ImageGrid, path: str | Path, scale: float = 2.0, columns: 
         raise ValueError("nothing to export: the grid has no tiles")
     rows, cols = montage.grid_shape(len(images), columns)
     h, w = images[0].shape[:2]
-    s = max(float(scale), MIN_LONG_SIDE / max(cols * w, rows * h))
+    s = pixel_scale(scale, max(cols * w, rows * h))
     tw, th = w * s, h * s
     unit = _unit(max(cols * tw, rows * th))
     gap = max(2.0, round(3 * unit))
@@ -194,19 +196,23 @@ def export_grid(grid: ImageGrid, path: str | Path, scale: float = 2.0, columns: 
     return write_figure(path, (width, height), paint, grid.title)
 
 
-def export_result(result: Result, image: np.ndarray | None, path: str | Path, scale: float = 2.0) -> Path:
-    """Any result as a figure: grids as grids, everything else laid over its image."""
-    if isinstance(result, ImageGrid):
-        return export_grid(result, path, scale)
-    if result.kind == "scores":
-        from workbench.figure.scores import export_scores
-        return export_scores(result, path, scale)
-    if isinstance(result, Frames):
-        grid = ImageGrid(tiles=np.asarray(result.frames), title=result.title,
-                         titles=[f"frame {i}" for i in range(len(result.frames))])
-        return export_grid(grid, path, scale)
+def export_result(result: Result, image: np.ndarray | None, path: str | Path, scale: float = 1.0) -> Path:
+    """Any result as a figure, drawn by the painter its renderer names."""
+    check_format(path)
+    module, _, name = renderer_for(result).figure.partition(":")
+    painter = getattr(importlib.import_module(module), name)
+    return painter(result, image, path, scale)
+
+
+def export_overlay(result: Result, image: np.ndarray | None, path: str | Path, scale: float = 1.0) -> Path:
+    """The result's canvas layers over its image (if any), with its title."""
     layers: list[Layer] = [] if image is None else [ImageLayer(name="image", image=np.asarray(image))]
     layers += layers_for(result)
     if not layers:
         raise ValueError(f"a {result.kind} result has no picture to export; save it as npz instead")
     return export_layers(layers, path, scale, title=result.title)
+
+
+def export_grid_result(result: Result, image: np.ndarray | None, path: str | Path, scale: float = 1.0) -> Path:
+    """A grid-like result (tiles, frames) as its grid."""
+    return export_grid(result.as_grid(), path, scale)

@@ -44,30 +44,13 @@ def format_score(values: dict[str, Any], row: str) -> str:
     return f"{text} ± {float(std):.{digits}f}" if std is not None else text
 
 
-def card_columns(model_id: str) -> list[Column]:
-    """What a bundled model's card measured: its own samples, and real digits as the floor."""
-    if not model_id.startswith("zoo:"):
-        return []
-    try:
-        from workbench.zoo import catalogue
-        metrics = catalogue.card(model_id[4:]).get("metrics", {})
-    except Exception:       # an unknown name or a missing card: the table simply has no reference
-        return []
-    columns = []
-    if "fid" in metrics:
-        columns.append(Column("model card", f"n={metrics.get('n', '?')}", metrics))
-    real = metrics.get("real_train_digits")
-    if isinstance(real, dict) and "fid" in real:
-        columns.append(Column("real digits", f"n={real.get('n', '?')}", real))
-    return columns
-
-
 def columns_for(result: Any) -> list[Column]:
     values = dict(result.values)
     n = values.get("n")
     seed = (result.params or {}).get("seed")
     detail = ", ".join(([f"n={n}"] if n is not None else []) + ([f"seed {seed}"] if seed is not None else []))
-    return [Column("this run", detail, values)] + card_columns(result.model or "")
+    references = [Column(r["header"], r.get("detail", ""), r["values"]) for r in getattr(result, "references", [])]
+    return [Column("this run", detail, values)] + references
 
 
 def _font(px: float, bold: bool = False) -> QFont:
@@ -188,7 +171,7 @@ def _paint_counts(painter: QPainter, rect: QRectF, counts: list[int], u: float) 
                          int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop), str(k))
 
 
-def export_scores(result: Any, path: str | Path, scale: float = 2.0) -> Path:
+def export_scores(result: Any, image: Any, path: str | Path, scale: float = 2.0) -> Path:
     """A Scores result (FID, KID, IS ...) as a table figure in .png, .svg or .pdf."""
     check_format(path)
     values = result.values

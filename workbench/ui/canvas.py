@@ -1,4 +1,4 @@
-"""The central canvas: an image and overlay layers (workbench.core.scene) drawn with pyqtgraph.
+"""The central canvas: an image and overlay layers (workbench.core.canvas_layers) drawn with pyqtgraph.
 
 Coordinates are image pixels: pixel (row r, column c) covers x in [c, c+1), y in [r, r+1),
 with y growing downwards. Layers are plain objects; change one and call ``update_layer``.
@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from workbench.core.scene import BoxesLayer, ImageLayer, Layer
+from workbench.core.canvas_layers import BoxesLayer, ImageLayer, Layer
 from workbench.figure.paint import colorbar_layer
 from workbench.ui.canvas_items import LayerGraphics
 from workbench.ui.colorbar_widget import ColorbarWidget
@@ -69,7 +69,7 @@ class Canvas(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.colorbar)
-        self._image: ImageLayer | None = None
+        self._base: ImageLayer | None = None
         self._overlays: list[Layer] = []
         self._graphics: dict[int, LayerGraphics] = {}
         self._selected: tuple[int, int] | None = None
@@ -83,20 +83,20 @@ class Canvas(QWidget):
         """Show a new image (RGB uint8 HxWx3): replaces the image layer, clears overlays, fits."""
         rgb = as_rgb(rgb)
         self._drop_overlays()
-        if self._image is not None:
-            self._graphics.pop(self._image.id).dispose()
-        self._image = ImageLayer(name="image", image=rgb)
-        self._attach(self._image)
+        if self._base is not None:
+            self._graphics.pop(self._base.id).dispose()
+        self._base = ImageLayer(name="image", image=rgb)
+        self._attach(self._base)
         self._refresh_colorbar()
         self.fit()
         self.layersChanged.emit()
 
     def image(self) -> np.ndarray | None:
-        return None if self._image is None else self._image.image
+        return None if self._base is None else self._base.image
 
     def layers(self) -> list[Layer]:
         """The image layer first, then the overlays in drawing order."""
-        return ([self._image] if self._image is not None else []) + list(self._overlays)
+        return ([self._base] if self._base is not None else []) + list(self._overlays)
 
     def layer(self, layer_id: int) -> Layer:
         for layer in self.layers():
@@ -115,10 +115,10 @@ class Canvas(QWidget):
         ``by``: the panel making the change; ``update_source`` names it while ``layerUpdated``
         is delivered, so that panel can skip re-reading what it just wrote."""
         old = self.layer(layer.id)
-        if old is self._image:
-            self._image = layer
+        if old is self._base:
+            self._base = layer
         elif old is not layer:
-            self._overlays[self._position(layer.id) - (self._image is not None)] = layer
+            self._overlays[self._position(layer.id) - (self._base is not None)] = layer
         self._render(layer)
         self._refresh_colorbar()
         previous, self.update_source = self.update_source, by
@@ -130,10 +130,10 @@ class Canvas(QWidget):
     def remove_layer(self, layer_id: int) -> None:
         layer = self.layer(layer_id)
         self._graphics.pop(layer_id).dispose()
-        if layer is self._image:
-            self._image = None
+        if layer is self._base:
+            self._base = None
         else:
-            del self._overlays[self._position(layer_id) - (self._image is not None)]
+            del self._overlays[self._position(layer_id) - (self._base is not None)]
         if self._selected and self._selected[0] == layer_id:
             self._selected = None
         self._restack()
@@ -181,8 +181,8 @@ class Canvas(QWidget):
     # view --------------------------------------------------------------------------------
     def fit(self) -> None:
         """Zoom so the whole image (or, without one, everything drawn) is in view."""
-        if self._image is not None:
-            h, w = self._image.image.shape[:2]
+        if self._base is not None:
+            h, w = self._base.image.shape[:2]
             self.viewbox.setRange(QRectF(0, 0, w, h), padding=0)
         else:
             self.viewbox.autoRange(padding=0)
@@ -200,7 +200,7 @@ class Canvas(QWidget):
         """Position in ``self.view`` widget coordinates of an image point."""
         return self.view.mapFromScene(self.viewbox.mapViewToScene(QPointF(x, y)))
 
-    def export(self, path: str | Path, scale: float = 2.0, title: str = "") -> Path:
+    def export(self, path: str | Path, scale: float = 1.0, title: str = "") -> Path:
         from workbench.figure.render import export_layers
         return export_layers(self.layers(), path, scale, title)
 
@@ -218,7 +218,7 @@ class Canvas(QWidget):
             raise ValueError(f"layer {layer.name!r} (id {layer.id}) is already on the canvas")
         self._overlays.append(layer)
         self._attach(layer)
-        if self._image is None and len(self._overlays) == 1:
+        if self._base is None and len(self._overlays) == 1:
             self.fit()
 
     def _attach(self, layer: Layer) -> None:
@@ -237,7 +237,7 @@ class Canvas(QWidget):
         return next(i for i, l in enumerate(self.layers()) if l.id == layer_id)
 
     def _size(self) -> tuple[int, int] | None:
-        return None if self._image is None else (self._image.image.shape[1], self._image.image.shape[0])
+        return None if self._base is None else (self._base.image.shape[1], self._base.image.shape[0])
 
     def _render(self, layer: Layer) -> None:
         z = self._position(layer.id)

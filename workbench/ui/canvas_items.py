@@ -8,9 +8,9 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsRectItem
 
 from workbench.core import colormaps
-from workbench.core.scene import (BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer,
+from workbench.core.canvas_layers import (BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer,
                                   SegmentationLayer)
-from workbench.core.scene import LinesLayer
+from workbench.core.canvas_layers import LinesLayer
 from workbench.figure.paint import box_color, label_text_color, point_colors, segment_color
 
 pg.setConfigOptions(imageAxisOrder="row-major")

@@ -5,7 +5,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFontInfo, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import QWidget
 
-from workbench.core.scene import HeatmapLayer
+from workbench.core.canvas_layers import HeatmapLayer
 from workbench.figure.colorbar import colorbar_width, paint_colorbar
 
 _MARGIN = 6

@@ -16,7 +16,8 @@ _FLOAT_LIMIT = 1e12
 
 
 class ParamsForm(QWidget):
-    """Editors for ``specs(params_cls)``. ``handle`` fills dynamic choices (layers, classes)."""
+    """Editors for ``specs(params_cls)``. A model's names (its layers, classes) fill the dynamic
+    choices; the form keeps those names, not the model."""
 
     changed = Signal()
 
@@ -25,7 +26,7 @@ class ParamsForm(QWidget):
         self._layout = QFormLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._editors: dict[str, _Editor] = {}
-        self._handle = handle
+        self._names = model_names(handle)
         self._specs: list[ParamSpec] = []
         if params_cls is not None:
             self.set_params(params_cls)
@@ -36,7 +37,7 @@ class ParamsForm(QWidget):
         self._editors.clear()
         self._specs = specs(params_cls) if params_cls is not None else []
         for spec in self._specs:
-            editor = _make_editor(spec, self._handle, lambda *_: self.changed.emit())
+            editor = _make_editor(spec, self._names, lambda *_: self.changed.emit())
             editor.widget.setToolTip(spec.help)
             editor.widget.setObjectName(f"param_{spec.name}")
             self._layout.addRow(spec.label, editor.widget)
@@ -44,11 +45,11 @@ class ParamsForm(QWidget):
 
     def set_handle(self, handle: Any) -> None:
         """Refill dynamic choices from another model, keeping current values where still valid."""
-        self._handle = handle
+        self._names = model_names(handle)
         for spec in self._specs:
             editor = self._editors[spec.name]
             if isinstance(spec.choices, str):
-                editor.refill(dynamic_choices(spec, handle))
+                editor.refill(dynamic_choices(spec, self._names))
 
     def names(self) -> list[str]:
         return list(self._editors)
@@ -70,18 +71,22 @@ class ParamsForm(QWidget):
             self._editors[name].set(value)
 
 
-def dynamic_choices(spec: ParamSpec, handle: Any) -> list[tuple[str, Any]]:
+def model_names(handle: Any) -> dict[str, list[str]]:
+    """The names a model offers to forms: its layers, its conv layers and its classes."""
+    if handle is None:
+        return {}
+    return {"layers": [l.name for l in handle.layers()], "conv_layers": list(handle.conv_layers()),
+            "classes": list(handle.labels)}
+
+
+def dynamic_choices(spec: ParamSpec, names: dict[str, list[str]]) -> list[tuple[str, Any]]:
     """(shown text, value) pairs for a field whose choices come from the loaded model."""
     empty = "" if spec.type is str else spec.default
     out = [(DEFAULT_CHOICE, empty)]
-    if handle is None:
-        return out
-    if spec.choices == "layers":
-        out += [(l.name, l.name) for l in handle.layers()]
-    elif spec.choices == "conv_layers":
-        out += [(n, n) for n in handle.conv_layers()]
-    elif spec.choices == "classes":
-        out += [(f"{i}: {n}", i if spec.type is int else n) for i, n in enumerate(handle.labels)]
+    if spec.choices == "classes":
+        out += [(f"{i}: {n}", i if spec.type is int else n) for i, n in enumerate(names.get("classes", []))]
+    else:
+        out += [(n, n) for n in names.get(spec.choices, [])]
     return out
 
 
@@ -92,9 +97,9 @@ class _Editor:
         self.refill = refill or (lambda _choices: None)
 
 
-def _make_editor(spec: ParamSpec, handle: Any, on_change: Callable[[], None]) -> _Editor:
+def _make_editor(spec: ParamSpec, names: dict[str, list[str]], on_change: Callable[[], None]) -> _Editor:
     if spec.choices is not None:
-        items = dynamic_choices(spec, handle) if isinstance(spec.choices, str) else \
+        items = dynamic_choices(spec, names) if isinstance(spec.choices, str) else \
             [(str(c), c) for c in spec.choices]
         return _combo(items, spec.default, on_change)
     if spec.type is bool:

@@ -106,7 +106,7 @@ class GridView(QWidget):
         name = self.colormap.currentText()
         return None if name == AUTO else name
 
-    def export(self, path: str | Path, scale: float = 2.0) -> Path:
+    def export(self, path: str | Path, scale: float = 1.0) -> Path:
         """The grid as a figure, tiles coloured as they are shown here."""
         if self._grid is None:
             raise ValueError("nothing to export: no grid shown")

@@ -1,6 +1,6 @@
-"""The Layers dock: the canvas's layers with visibility, opacity, colormap, range and colorbar.
+"""The Layers panel: the canvas's layers with visibility, opacity, colormap, range and colorbar.
 
-Edits change the layer object and call ``canvas.update_layer``; the dock follows the canvas's
+Edits change the layer object and call ``canvas.update_layer``; the panel follows the canvas's
 ``layersChanged`` (rebuild the list) and ``layerUpdated`` (refresh one row and the controls).
 """
 from __future__ import annotations
@@ -8,21 +8,25 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
                                QLabel, QListWidget, QListWidgetItem, QPushButton, QSlider, QVBoxLayout, QWidget)
 
 from workbench.core import colormaps
-from workbench.core.scene import HeatmapLayer, ImageLayer, Layer
+from workbench.core.canvas_layers import HeatmapLayer, ImageLayer, Layer
 from workbench.ui.canvas import Canvas
+from workbench.ui.panel import RIGHT, Panel
 
 CLIP_PERCENTILES = (100.0, 99.9, 99.0, 95.0)
 
 
-class LayersDock(QDockWidget):
-    def __init__(self, canvas: Canvas, parent: QWidget | None = None) -> None:
-        super().__init__("Layers", parent)
-        self.setObjectName("LayersDock")
-        self.canvas = canvas
+class LayersPanel(Panel):
+    title = "Layers"
+    area = RIGHT
+    object_name = "LayersDock"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas: Canvas | None = None
         self._clip: dict[int, float] = {}   # layer id -> last percentile clip chosen here
 
         self.list = QListWidget()
@@ -53,6 +57,9 @@ class LayersDock(QDockWidget):
         self.clip.activated.connect(lambda _: self._auto_range())
         self.show_colorbar.toggled.connect(self._on_colorbar)
         self.remove.clicked.connect(self._on_remove)
+
+    def bind(self, workspace, engine, canvas: Canvas) -> None:
+        self.canvas = canvas
         canvas.layersChanged.connect(self.refresh)
         canvas.layerUpdated.connect(self._on_layer_updated)
         self.refresh()
@@ -71,12 +78,10 @@ class LayersDock(QDockWidget):
         self.form.addRow("Range", self.symmetric)
         self.form.addRow("Auto range", self.clip)
         self.form.addRow("Colorbar", self.show_colorbar)
-        body = QWidget()
-        layout = QVBoxLayout(body)
+        layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)
         layout.addLayout(self.form)
         layout.addWidget(self.remove)
-        self.setWidget(body)
 
     # following the canvas ------------------------------------------------------------------
     def refresh(self) -> None:

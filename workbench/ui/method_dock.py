@@ -1,29 +1,38 @@
-"""The Method dock: the methods for the loaded model's task, a form for the chosen one, and Run."""
+"""The Method panel: the methods for the workspace's model, a form for the chosen one, and Run.
+
+Results go to the workspace (``workspace.show``), partial ones as they come; the views that
+show them follow the workspace.
+"""
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDockWidget, QFormLayout, QLabel,
-                               QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QFormLayout, QLabel, QLineEdit,
+                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
+from workbench import plugins
+from workbench.core.renderers import IMAGE, renderer_for
+from workbench.core.results import Result
 from workbench.ui.forms import ParamsForm
+from workbench.ui.panel import LEFT, Panel
 
 REGISTRY_KEY = "registry"
+METHOD_KEY = "method"
+LAYER_CHOICES = ("layers", "conv_layers")
 
 
-class MethodDock(QDockWidget):
-    runRequested = Signal(object, dict, object)   # Method, param values, target index or None
-    registryReady = Signal(object)
-    message = Signal(str)
+class MethodPanel(Panel):
+    title = "Method"
+    area = LEFT
+    object_name = "methodDock"
 
-    def __init__(self, engine: QObject, parent: QWidget | None = None):
-        super().__init__("Method", parent)
-        self.setObjectName("methodDock")
-        self.engine = engine
-        self.registry: Any = None
-        self.handle: Any = None
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.workspace: Any = None
+        self.engine: Any = None
         self._shown_method: str | None = None
+        self._run: Any = None             # the ticket of the latest run
 
         self.combo = QComboBox()
         self.combo.setObjectName("methodCombo")
@@ -40,7 +49,9 @@ class MethodDock(QDockWidget):
         self.target.setObjectName("targetEdit")
         self.target.setPlaceholderText("top prediction")
         self.target.setToolTip("Class index or name; empty means the model's top prediction")
-        self.auto_run = QCheckBox("Run when parameters change")
+        self.target.editingFinished.connect(self._on_target_edited)
+        self.auto_run = QCheckBox("Run when parameters or the image change")
+        self.auto_run.setObjectName("autoRun")
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("runButton")
         self.run_button.setToolTip("Run the method (Ctrl+R)")
@@ -48,40 +59,45 @@ class MethodDock(QDockWidget):
 
         target_row = QFormLayout()
         target_row.addRow("Target", self.target)
-        body = QWidget()
-        layout = QVBoxLayout(body)
+        layout = QVBoxLayout(self)
         layout.addWidget(self.combo)
         layout.addWidget(self.description)
         layout.addWidget(scroll, 1)
         layout.addLayout(target_row)
         layout.addWidget(self.auto_run)
         layout.addWidget(self.run_button)
-        self.setWidget(body)
-        self._refresh_methods()
 
-        engine.done.connect(self._on_done)
+    def bind(self, workspace, engine, canvas) -> None:
+        self.workspace, self.engine = workspace, engine
+        workspace.registryChanged.connect(self._refresh_methods)
+        workspace.modelChanged.connect(self._on_model)
+        workspace.imageChanged.connect(self._on_image)
+        workspace.targetChanged.connect(self._show_target)
+        workspace.layerChanged.connect(self.use_layer)
+        self._on_model(workspace.handle)
 
     # --- registry and model --------------------------------------------------------
-    def load_registry(self) -> None:
-        """Build the registry (built-ins and plugins) on the worker: it imports torch."""
-        def job(_jc):
-            from workbench.plugins import default_registry, plugin_errors
-            return default_registry(), plugin_errors()
-        self.engine.submit(REGISTRY_KEY, job)
+    def load_registry(self) -> Any:
+        """Build the registry (built-ins and plugins) on the worker: it imports torch. The
+        workspace gets it; returns the ticket."""
+        ticket = self.engine.submit(REGISTRY_KEY, plugins.registry_job)
+        ticket.done.connect(self._on_registry)
+        return ticket
 
-    def set_registry(self, registry: Any) -> None:
-        self.registry = registry
-        self._refresh_methods()
-        self.registryReady.emit(registry)
+    def _on_registry(self, registry: Any) -> None:
+        self.workspace.set_registry(registry)
+        for error in plugins.plugin_errors():
+            self.message.emit(error)
 
-    def set_handle(self, handle: Any) -> None:
-        self.handle = handle
+    def _on_model(self, handle: Any) -> None:
+        self._stop_run()    # a result still coming was made with the previous model
         if self.target.completer() is not None:
             self.target.completer().deleteLater()
         completer = QCompleter(list(handle.labels) if handle is not None else [], self.target)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.target.setCompleter(completer)
+        self._show_target(self.workspace.target)
         self.form.set_handle(handle)
         self._refresh_methods()
 
@@ -96,57 +112,116 @@ class MethodDock(QDockWidget):
 
     def current_method(self) -> Any:
         name = self.combo.currentData()
-        return self.registry.get(name) if name and self.registry is not None else None
+        registry = self.workspace.registry if self.workspace is not None else None
+        return registry.get(name) if name and registry is not None else None
 
-    # --- running -------------------------------------------------------------------
+    def use_layer(self, name: str) -> bool:
+        """Make ``name`` the method's layer (the workspace's layer, double-clicked in the Model panel), in the
+        first layer field whose choices hold it; False when none does."""
+        for spec in self.form.specs():
+            if spec.choices in LAYER_CHOICES:
+                try:
+                    self.form.set_values({spec.name: name})
+                    return True
+                except ValueError:
+                    continue
+        return False
+
+    # --- target --------------------------------------------------------------------
     def target_index(self) -> int | None:
         """The typed target as a class index; None for the top prediction. Raises ValueError."""
         text = self.target.text().strip()
         if not text:
             return None
-        if self.handle is None:
+        handle = self.workspace.handle
+        if handle is None:
             raise ValueError("load a model before choosing a target")
-        index = self.handle.class_index(text.split(":")[0] if ":" in text else text)
-        if self.handle.labels and not 0 <= index < len(self.handle.labels):
-            raise ValueError(f"class {index} is out of range (the model has {len(self.handle.labels)} classes)")
+        index = handle.class_index(text.split(":")[0] if ":" in text else text)
+        if handle.labels and not 0 <= index < len(handle.labels):
+            raise ValueError(f"class {index} is out of range (the model has {len(handle.labels)} classes)")
         return index
 
-    def request_run(self) -> None:
-        method = self.current_method()
-        if method is None or self.handle is None:
-            self.message.emit("Load a model and choose a method first")
-            return
+    def _commit_target(self) -> None:
+        """The typed target into the workspace; raises ValueError for one that is not a class."""
+        self.workspace.set_target(self.target_index())
+
+    def _on_target_edited(self) -> None:
         try:
-            target = self.target_index()
+            self._commit_target()
         except ValueError as e:
             self.message.emit(str(e))
-            return
-        self.runRequested.emit(method, self.form.values(), target)
+
+    def _show_target(self, target: int | None) -> None:
+        handle = self.workspace.handle
+        if target is None:
+            text = ""
+        elif handle is not None and handle.labels and 0 <= target < len(handle.labels):
+            text = f"{target}: {handle.labels[target]}"
+        else:
+            text = str(target)
+        self.target.setText(text)
+
+    # --- running -------------------------------------------------------------------
+    def request_run(self) -> Any:
+        """Run the chosen method on the workspace's model and image; its results (partial
+        ones too) go to the workspace. Returns the ticket, or None with a message saying what
+        is missing."""
+        ws = self.workspace
+        method = self.current_method()
+        if ws.handle is None:
+            return self._refuse("Load a model first")
+        if method is None:
+            return self._refuse("Choose a method first" if ws.registry is not None
+                                else "The methods are still loading")
+        if method.needs_image and ws.image is None:
+            return self._refuse(f"Open an image first: {method.title or method.name} runs on one")
+        try:
+            self._commit_target()
+        except ValueError as e:
+            return self._refuse(str(e))
+        ticket = self.engine.run_method(METHOD_KEY, method, ws.handle, ws.image, self.form.values(), ws.target)
+        ticket.partial.connect(self._show)
+        ticket.done.connect(self._show)
+        self._run = ticket
+        return ticket
+
+    def _refuse(self, text: str) -> None:
+        self.message.emit(text)
+        return None
+
+    def _show(self, result: Any) -> None:
+        if isinstance(result, Result):
+            # a result no view draws goes to the image view, which says so and exports it
+            self.workspace.show(result, renderer_for(result).view or IMAGE)
+
+    def _stop_run(self) -> None:
+        if self._run is not None and not self._run.ended:
+            self._run.cancel()
+        self._run = None
+
+    def _on_image(self, _image: Any) -> None:
+        if self.auto_run.isChecked() and self.workspace.handle is not None and self.current_method() is not None:
+            self.request_run()     # supersedes a run on the previous image
+        else:
+            self._stop_run()       # a result still coming was made for the previous image
 
     # --- internals -----------------------------------------------------------------
-    def _on_done(self, key: str, result: Any) -> None:
-        if key == REGISTRY_KEY:
-            registry, errors = result
-            self.set_registry(registry)
-            for error in errors:
-                self.message.emit(error)
-
-    def _refresh_methods(self) -> None:
+    def _refresh_methods(self, *_: Any) -> None:
         current = self.combo.currentData()
-        task = self.handle.task if self.handle is not None else None
-        methods = self.registry.for_task(task) if self.registry is not None else []
+        handle, registry = self.workspace.handle, self.workspace.registry
+        methods = registry.for_task(handle.task if handle is not None else None) if registry is not None else []
         self.combo.blockSignals(True)
         self.combo.clear()
         for m in methods:
             self.combo.addItem(m.title or m.name, m.name)
             self.combo.setItemData(self.combo.count() - 1, m.description, Qt.ItemDataRole.ToolTipRole)
         if not methods:
-            self.combo.addItem("(load a model)" if self.registry is not None else "(loading methods…)", None)
+            self.combo.addItem("(load a model)" if registry is not None else "(loading methods…)", None)
         self.combo.blockSignals(False)
         index = self.combo.findData(current) if current else -1
         self.combo.setCurrentIndex(max(index, 0))
         self._on_method_changed()
-        self.run_button.setEnabled(bool(methods) and self.handle is not None)
+        self.run_button.setEnabled(bool(methods) and handle is not None)
 
     def _on_method_changed(self, _index: int = -1) -> None:
         method = self.current_method()

@@ -1,30 +1,36 @@
-"""The Model dock: pick a model from the catalogue or a file, load it on the worker, see its layers."""
+"""The Model panel: pick a model from the catalogue or a file, load it on the worker, see its layers.
+
+A loaded model goes to the workspace; the layer list shows whatever model the workspace holds.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMessageBox,
-                               QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from workbench.core import jobs
+from workbench.ui.panel import LEFT, Panel
 
 LOAD_KEY = "model"
 CATALOGUE_KEY = "catalogue"
 MODEL_FILE_FILTER = "Models (*.safetensors *.pt *.pth *.ts *.torchscript *.jit);;All files (*)"
 
 
-class ModelDock(QDockWidget):
-    modelLoaded = Signal(object)     # the ModelHandle
-    layerActivated = Signal(str)     # a layer name the user double-clicked
-    message = Signal(str)            # something to tell the user (non-modal)
+class ModelPanel(Panel):
+    title = "Model"
+    area = LEFT
+    object_name = "modelDock"
 
-    def __init__(self, engine: QObject, parent: QWidget | None = None):
-        super().__init__("Model", parent)
-        self.setObjectName("modelDock")
-        self.engine = engine
-        self.handle: Any = None
-        self._pending: tuple[str, bool] | None = None
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.workspace: Any = None
+        self.engine: Any = None
         self.trust_prompt: QMessageBox | None = None
+        self._loading = ""               # the model id of the latest load (only its ticket reports)
 
         self.combo = QComboBox()
         self.combo.setObjectName("modelCombo")
@@ -42,29 +48,29 @@ class ModelDock(QDockWidget):
         self.layers.setHeaderLabels(["Layer", "Type", "Output shape"])
         self.layers.setRootIsDecorated(False)
         self.layers.setAlternatingRowColors(True)
-        self.layers.itemDoubleClicked.connect(lambda item, _col: self.layerActivated.emit(item.text(0)))
+        self.layers.itemDoubleClicked.connect(lambda item, _col: self.workspace.set_layer(item.text(0)))
 
         row = QHBoxLayout()
         row.addWidget(self.combo, 1)
         row.addWidget(self.load_button)
-        body = QWidget()
-        layout = QVBoxLayout(body)
+        layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.file_button)
         layout.addWidget(self.info)
         layout.addWidget(self.layers, 1)
-        self.setWidget(body)
 
-        engine.done.connect(self._on_done)
-        engine.failed.connect(self._on_failed)
+    def bind(self, workspace, engine, canvas) -> None:
+        self.workspace, self.engine = workspace, engine
+        workspace.modelChanged.connect(self._show_model)
+        if workspace.handle is not None:
+            self._show_model(workspace.handle)
 
     # --- catalogue -----------------------------------------------------------------
-    def refresh_catalogue(self) -> None:
-        """Fetch the catalogue on the worker (building it may import torch)."""
-        def job(_jc):
-            from workbench.core.sources import catalogue
-            return catalogue()
-        self.engine.submit(CATALOGUE_KEY, job)
+    def refresh_catalogue(self) -> Any:
+        """Fetch the catalogue on the worker (building it may import torch); returns the ticket."""
+        ticket = self.engine.submit(CATALOGUE_KEY, jobs.catalogue)
+        ticket.done.connect(self.set_catalogue)
+        return ticket
 
     def set_catalogue(self, entries: list[dict]) -> None:
         current = self.combo.currentData()
@@ -93,18 +99,31 @@ class ModelDock(QDockWidget):
         if path:
             self.load(f"file:{Path(path).resolve()}")
 
-    def load(self, model_id: str, trust_pickle: bool = False) -> None:
+    def load(self, model_id: str, trust_pickle: bool = False) -> Any:
+        """Load ``model_id`` on the worker; the workspace gets the model. Returns the ticket."""
         if self.combo.findData(model_id) < 0:
             self.combo.addItem(model_id, model_id)
         self.select_id(model_id)
-        self._pending = (model_id, trust_pickle)
         self.info.setText(f"Loading {model_id}…")
-        self.engine.submit(LOAD_KEY, _load_job(model_id, trust_pickle))
+        ticket = self.engine.submit(LOAD_KEY, jobs.load_model, model_id, trust_pickle)
+        ticket.done.connect(self._on_loaded)
+        ticket.failed.connect(self._on_load_failed)
+        self._loading = model_id
+        return ticket
 
-    def set_handle(self, handle: Any) -> None:
-        """Show a loaded model: its id, task, classes and layers."""
-        self.handle = handle
-        self._pending = None
+    def _on_load_failed(self, _message: str) -> None:
+        # the status bar shows the message itself
+        self.info.setText(f"Could not load {self._loading}")
+
+    def _on_loaded(self, result: Any) -> None:
+        if isinstance(result, jobs.NeedsTrust):
+            self.info.setText(f"{result.model_id} is a pickled model")
+            self.ask_trust(result.model_id, result.message)
+        else:
+            self.workspace.set_model(result)
+
+    def _show_model(self, handle: Any) -> None:
+        """Show the workspace's model: its id, task, classes and layers."""
         classes = f", {len(handle.labels)} classes" if handle.labels else ""
         self.info.setText(f"<b>{handle.id}</b><br>task: {handle.task}{classes}")
         self.layers.clear()
@@ -116,21 +135,6 @@ class ModelDock(QDockWidget):
             self.layers.addTopLevelItem(item)
         for col in range(3):
             self.layers.resizeColumnToContents(col)
-        self.modelLoaded.emit(handle)
-
-    # --- engine --------------------------------------------------------------------
-    def _on_done(self, key: str, result: Any) -> None:
-        if key == CATALOGUE_KEY:
-            self.set_catalogue(result)
-        elif key == LOAD_KEY and isinstance(result, NeedsTrust):
-            self.info.setText(f"{result.model_id} is a pickled model")
-            self.ask_trust(result.model_id, result.message)
-        elif key == LOAD_KEY:
-            self.set_handle(result)
-
-    def _on_failed(self, key: str, _message: str) -> None:
-        if key == LOAD_KEY and self._pending is not None:
-            self.info.setText(f"Could not load {self._pending[0]}")
 
     def ask_trust(self, model_id: str, message: str) -> None:
         """Ask, without blocking, whether to load a pickled model file anyway."""
@@ -150,32 +154,6 @@ class ModelDock(QDockWidget):
             self.load(model_id, trust_pickle=True)
         else:
             self.message.emit(f"{model_id} was not loaded")
-
-
-class NeedsTrust:
-    """What a load job returns when the loader refused a pickled file it was not told to trust."""
-
-    def __init__(self, model_id: str, message: str):
-        self.model_id, self.message = model_id, message
-
-
-def _load_job(model_id: str, trust_pickle: bool):
-    def job(_jc):
-        from workbench.core.sources import load_model
-        try:
-            handle = load_model(model_id, trust_pickle=trust_pickle)
-        except Exception as e:
-            # only a file: id can be retried with trust; a ?weights= file must hold weights only
-            if not trust_pickle and model_id.startswith("file:") and is_pickle_refusal(e):
-                return NeedsTrust(model_id, str(e))
-            raise
-        handle.layers()  # computed here so that the GUI thread never runs the model
-        return handle
-    return job
-
-
-def is_pickle_refusal(error: Exception) -> bool:
-    return bool(getattr(error, "needs_trust", False))
 
 
 def describe_entry(entry: dict) -> str:

@@ -12,15 +12,19 @@ from PySide6.QtWidgets import QWidget
 
 class PanelCanvas(QWidget):
     """Subclasses say what to paint: ``current_layout`` (None: nothing yet, show ``HINT``) and
-    ``paint_layout``."""
+    ``paint_layout``; ``show_panels`` gives them the image the panels are drawn over and the panels."""
 
     HINT = ""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.image: np.ndarray | None = None
+        self.base_image: np.ndarray | None = None   # what every panel is drawn over
         self.panels: list[Any] = []
         self.layout_used: Any = None      # the layout of the last paint
+
+    def show_panels(self, base_image: np.ndarray | None, panels: list[Any]) -> None:
+        self.base_image, self.panels = base_image, panels
+        self.update()
 
     def current_layout(self) -> Any:
         raise NotImplementedError

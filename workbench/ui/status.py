@@ -21,7 +21,7 @@ class JobStatus(QObject):
         super().__init__(bar)
         self.bar, self.engine, self.notice = bar, engine, notice
         self._working = ""
-        self._key: str | None = None             # the job running now, as far as signals tell
+        self._job: int | None = None             # id of the job running now, as far as signals tell
         self._text = ""                          # what the bar will say for it once it shows
         self._fraction: float | None = None      # its last reported progress, None: unknown
         self._shown = False
@@ -41,11 +41,7 @@ class JobStatus(QObject):
         bar.addPermanentWidget(self.device)
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
-        engine.started.connect(self._on_started)
-        engine.progress.connect(self._on_progress)
-        engine.failed.connect(self._on_failed)
-        engine.done.connect(self._on_finished)
-        engine.cancelled.connect(self._on_cancelled)
+        engine.submitted.connect(self._follow)
         engine.note.connect(self.show_note)
         engine.busyChanged.connect(self._on_busy)
         engine.deviceChanged.connect(lambda name: self.device.setText(f"device: {name}"))
@@ -65,42 +61,51 @@ class JobStatus(QObject):
 
     # -- engine signals --------------------------------------------------------------------------
 
+    def _follow(self, ticket: QObject) -> None:
+        # bound methods, so the connections die with this object; each slot reads its ticket
+        # from sender()
+        ticket.started.connect(self._on_started)
+        ticket.progress.connect(self._on_progress)
+        ticket.failed.connect(self._on_failed)
+        ticket.cancelled.connect(self._on_cancelled)
+        ticket.finished.connect(self._on_finished)
+
     def _on_busy(self, busy: bool) -> None:
         if not busy:
             self._finish()
 
-    def _on_started(self, key: str) -> None:
-        self._key, self._text, self._fraction = key, f"{key}: working…", None
+    def _on_started(self) -> None:
+        ticket = self.sender()
+        self._job, self._text, self._fraction = ticket.id, f"{ticket.key}: working…", None
         if self._shown:
             self._render()
         else:
             self._delay.start()
 
-    def _on_progress(self, key: str, fraction: float, message: str) -> None:
-        self._key = key
+    def _on_progress(self, fraction: float, message: str) -> None:
+        ticket = self.sender()
+        self._job = ticket.id
         self._fraction = max(0.0, min(1.0, fraction))
-        self._text = f"{key}: {message}" if message else f"{key}: {fraction:.0%}"
+        self._text = f"{ticket.key}: {message}" if message else f"{ticket.key}: {fraction:.0%}"
         if self._shown:
             self._render()
         else:
             self._reveal()        # a job that reports progress is long work: show it now
 
-    def _on_finished(self, key: str, _result: object = None) -> None:
-        if key == self._key:
+    def _on_finished(self) -> None:
+        if self.sender().id == self._job:
             self._finish()
 
-    def _on_cancelled(self, key: str) -> None:
-        self._on_finished(key)
-        self.bar.showMessage(f"{key}: cancelled", MESSAGE_MS)
+    def _on_cancelled(self) -> None:
+        self.bar.showMessage(f"{self.sender().key}: cancelled", MESSAGE_MS)
 
-    def _on_failed(self, key: str, message: str) -> None:
-        self._on_finished(key)
-        self.show_error(f"{key} failed: {message}")
+    def _on_failed(self, message: str) -> None:
+        self.show_error(f"{self.sender().key} failed: {message}")
 
     # -- showing -----------------------------------------------------------------------------------
 
     def _reveal(self) -> None:
-        if self._key is None or not getattr(self.engine, "is_busy", True):
+        if self._job is None or not getattr(self.engine, "is_busy", True):
             return
         self._delay.stop()
         self._shown = True
@@ -119,7 +124,7 @@ class JobStatus(QObject):
 
     def _finish(self) -> None:
         self._delay.stop()
-        self._key = None
+        self._job = None
         if not self._shown:
             return
         self._shown = False

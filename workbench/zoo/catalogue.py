@@ -1,7 +1,7 @@
-"""The bundled models: how to build, feed, load and retrain each one.
+"""The bundled models: how to build, feed and load each one.
 
 Weights live in ``workbench/resources/models/NAME.safetensors`` with a ``NAME.json`` model
-card beside them; ``workbench train NAME`` rebuilds both.
+card beside them; ``workbench train NAME`` (``workbench.zoo.training``) rebuilds both.
 """
 from __future__ import annotations
 
@@ -21,14 +21,6 @@ from workbench.zoo.shapes import SHAPE_CLASSES
 MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
 
 
-def _trainer(function: str) -> Callable[[Path], dict]:
-    def run(out_dir: Path) -> dict:
-        from workbench.zoo import train
-        return getattr(train, function)(Path(out_dir))
-    run.__name__ = function
-    return run
-
-
 @dataclass(frozen=True)
 class ZooEntry:
     name: str
@@ -39,7 +31,6 @@ class ZooEntry:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     grayscale: bool
-    train: Callable[[Path], dict]
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -107,7 +98,6 @@ register(ZooEntry(
     build=lambda: nets.ShapesCNN(num_classes=len(SHAPE_CLASSES)),
     labels=list(SHAPE_CLASSES), input_size=(64, 64),
     mean=(0.390, 0.377, 0.374), std=(0.226, 0.200, 0.215), grayscale=False,
-    train=_trainer("train_shapes_cnn"),
     description="Classifies one procedural shape (circle, square, triangle, star, hexagon, cross)"))
 
 register(ZooEntry(
@@ -115,7 +105,6 @@ register(ZooEntry(
     build=lambda: nets.DigitsCNN(num_classes=len(DIGIT_CLASSES)),
     labels=list(DIGIT_CLASSES), input_size=(32, 32),
     mean=(0.306,), std=(0.324,), grayscale=True,
-    train=_trainer("train_digits_cnn"),
     description="Classifies scikit-learn's handwritten digits, upsampled to 32x32 grayscale"))
 
 
@@ -139,14 +128,6 @@ def card(name: str) -> dict:
     return get(name).card()
 
 
-def _detector_trainer(name: str) -> Callable[[Path], dict]:
-    def run(out_dir: Path) -> dict:
-        from workbench.zoo.train_detection import train_detector
-        return train_detector(name, Path(out_dir))
-    run.__name__ = f"train_{name.replace('-', '_')}"
-    return run
-
-
 def _detector_builder(name: str) -> Callable[[], nn.Module]:
     def build() -> nn.Module:
         from workbench.zoo.detection_nets import BUILDERS  # torchvision's detection stack is heavy
@@ -164,12 +145,7 @@ for _name, _masks, _description in (
         name=_name, task="detect", build=_detector_builder(_name),
         labels=["__background__", *SHAPE_CLASSES], input_size=(128, 128),
         mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), grayscale=False,
-        train=_detector_trainer(_name), description=_description, extra={"masks": _masks}))
-
-
-def _train_segmenter(out_dir: Path) -> dict:
-    from workbench.zoo.train_segmentation import train_segmenter
-    return train_segmenter(Path(out_dir))
+        description=_description, extra={"masks": _masks}))
 
 
 def _register_segmenter() -> None:
@@ -179,7 +155,7 @@ def _register_segmenter() -> None:
     register(ZooEntry(
         name="shapes-segmenter", task="segment", build=lambda: ShapesUNet(len(SEGMENTATION_LABELS)),
         labels=list(SEGMENTATION_LABELS), input_size=(128, 128), mean=classifier.mean,
-        std=classifier.std, grayscale=False, train=_train_segmenter,
+        std=classifier.std, grayscale=False,
         description="U-Net: background and the six shapes, per pixel, in 128x128 scenes"))
 
 

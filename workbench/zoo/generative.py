@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -180,22 +179,18 @@ class Discriminator(nn.Module):
 
 @dataclass(frozen=True)
 class GenerativeSpec:
-    """How to build one bundled generative model (the trainer lives in ``train_generative``)."""
+    """How to build one bundled generative model."""
     name: str
     task: str              # "autoencode" or "generate"
     build: Callable[[], LatentModel]
     latent_dim: int
     description: str
 
-    def train(self, out_dir: Path) -> dict:
-        from workbench.zoo import train_generative
-        return train_generative.train(self.name, out_dir)
-
     def zoo_fields(self) -> dict:
         """The fields of this model's ``catalogue.ZooEntry``: 1x32x32 images in [0, 1]."""
         return {"name": self.name, "task": self.task, "build": self.build, "labels": [],
                 "input_size": (SIDE, SIDE), "mean": (0.0,), "std": (1.0,), "grayscale": True,
-                "train": self.train, "description": self.description,
+                "description": self.description,
                 "extra": {"latent_dim": self.latent_dim}}
 
 

@@ -10,7 +10,6 @@ exist whenever the wall-clock budget runs out. The Mask R-CNN run also writes
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -27,7 +26,7 @@ from torch import nn
 from workbench.zoo import detection_data as data
 from workbench.zoo import detection_nets as nets
 from workbench.zoo.coco_eval import coco_map
-from workbench.zoo.train import reproducible
+from workbench.zoo.reproducible import reproducible
 
 Log = Callable[[str], None]
 CHECK_SCENES = 40
@@ -268,24 +267,3 @@ def _evaluate_and_publish(model, recipe: Recipe, progress: dict, val: list, out_
     progress["seconds"] += time.perf_counter() - t0
     progress["cpu"] += time.process_time() - c0
 
-
-def main(argv: list[str] | None = None) -> int:
-    from workbench.zoo.catalogue import MODELS_DIR
-    parser = argparse.ArgumentParser(prog="python -m workbench.zoo.train_detection",
-                                     description="train or resume a bundled detector")
-    parser.add_argument("name", choices=sorted(RECIPES))
-    parser.add_argument("--out", default=str(MODELS_DIR), help="where weights and card go")
-    parser.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS),
-                        help="folder of the resumable checkpoint (NAME.pt)")
-    parser.add_argument("--minutes", type=float, default=None, help="wall-clock budget of this run")
-    parser.add_argument("--until", type=int, default=None, help="stop after this step")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    card = train_detector(args.name, Path(args.out), checkpoints=Path(args.checkpoints),
-                          minutes=args.minutes, until=args.until, threads=args.threads)
-    print(json.dumps(card["metrics"] if card else None))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

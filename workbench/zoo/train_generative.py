@@ -6,7 +6,6 @@ picks the checkpoint, the test split measures the card's metrics. Each run write
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
@@ -22,7 +21,7 @@ from torch.nn import functional as F
 from workbench.zoo import sample_quality
 from workbench.zoo.digits import FRACTIONS, SPLIT_SEED, load_split
 from workbench.zoo.generative import SPECS, ConvAE, ConvVAE, Discriminator, Generator, LatentModel
-from workbench.zoo.train import _log, reproducible
+from workbench.zoo.reproducible import log_to_stderr, reproducible
 
 QUALITY_SAMPLES = 500
 QUALITY_SEED = 0
@@ -238,12 +237,11 @@ def evaluate(name: str, model: LatentModel) -> dict:
     return _rounded(metrics)
 
 
-def rescore(name: str, models_dir: Path | str | None = None) -> dict:
+def rescore(name: str, models_dir: Path | str) -> dict:
     """Measure a bundled model's card metrics again (e.g. after digits-cnn was retrained)."""
     from safetensors.torch import load_file
 
-    from workbench.zoo.catalogue import MODELS_DIR
-    folder = Path(models_dir or MODELS_DIR)
+    folder = Path(models_dir)
     model = SPECS[name].build()
     model.load_state_dict(load_file(str(folder / f"{name}.safetensors")), strict=True)
     card = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
@@ -293,47 +291,22 @@ def _train_gan(name: str, out_dir: Path, *, epochs: int, seed: int, log: Log) ->
     return save(name, best, out_dir, card)
 
 
-def train_digits_ae(out_dir: Path, *, epochs: int = 60, seed: int = 0, log: Log = _log) -> dict:
+def train_digits_ae(out_dir: Path, *, epochs: int = 60, seed: int = 0,
+                    log: Log = log_to_stderr) -> dict:
     return _train_autoencoder("digits-ae", out_dir, epochs=epochs, seed=seed, log=log)
 
 
-def train_digits_vae(out_dir: Path, *, epochs: int = 60, seed: int = 0, log: Log = _log) -> dict:
+def train_digits_vae(out_dir: Path, *, epochs: int = 60, seed: int = 0,
+                     log: Log = log_to_stderr) -> dict:
     return _train_autoencoder("digits-vae", out_dir, epochs=epochs, seed=seed, log=log)
 
 
-def train_digits_dcgan(out_dir: Path, *, epochs: int = 200, seed: int = 0, log: Log = _log) -> dict:
+def train_digits_dcgan(out_dir: Path, *, epochs: int = 200, seed: int = 0,
+                       log: Log = log_to_stderr) -> dict:
     return _train_gan("digits-dcgan", out_dir, epochs=epochs, seed=seed, log=log)
 
 
-def train_digits_sngan(out_dir: Path, *, epochs: int = 200, seed: int = 0, log: Log = _log) -> dict:
+def train_digits_sngan(out_dir: Path, *, epochs: int = 200, seed: int = 0,
+                       log: Log = log_to_stderr) -> dict:
     return _train_gan("digits-sngan", out_dir, epochs=epochs, seed=seed, log=log)
 
-
-TRAINERS: dict[str, Callable[..., dict]] = {
-    "digits-ae": train_digits_ae, "digits-vae": train_digits_vae,
-    "digits-dcgan": train_digits_dcgan, "digits-sngan": train_digits_sngan}
-
-
-def train(name: str, out_dir: Path | str | None = None) -> dict:
-    """Retrain bundled generative model ``name`` and write its weights and card."""
-    from workbench.zoo.catalogue import MODELS_DIR
-    key = name[4:] if name.startswith("zoo:") else name
-    if key not in TRAINERS:
-        raise KeyError(f"no bundled generative model {name!r}; these are: {', '.join(TRAINERS)}")
-    return TRAINERS[key](Path(out_dir) if out_dir is not None else MODELS_DIR)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workbench.zoo.train_generative",
-                                     description="retrain a bundled generative model, reproducibly")
-    parser.add_argument("name", choices=list(TRAINERS))
-    parser.add_argument("--out", default=None, help="output folder (default: the bundled models)")
-    parser.add_argument("--rescore", action="store_true", help="only measure the card metrics again")
-    args = parser.parse_args(argv)
-    card = rescore(args.name, args.out) if args.rescore else train(args.name, args.out)
-    print(json.dumps(card["metrics"]))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,5 +1,4 @@
-"""Reproducible training of the bundled segmenter: ``python -m workbench.zoo.train_segmentation``
-(or ``workbench train shapes-segmenter``).
+"""Reproducible training of the bundled segmenter: ``workbench train shapes-segmenter``.
 
 A fixed pool of training scenes is rendered once and seen under random flips and quarter
 turns; batches come from a seeded permutation, so a run at the same thread count gives the
@@ -9,12 +8,11 @@ the test split.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +25,7 @@ from workbench.zoo import catalogue
 from workbench.zoo import segmentation_data as data
 from workbench.zoo.catalogue import ZooEntry
 from workbench.zoo.segmentation_nets import encoder_state
-from workbench.zoo.train import reproducible
+from workbench.zoo.reproducible import reproducible
 
 NAME = "shapes-segmenter"
 Log = Callable[[str], None]
@@ -187,19 +185,3 @@ def train_segmenter(out_dir: Path, *, recipe: Recipe | None = None, threads: int
                                 step == recipe.steps, log)
     return card
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workbench.zoo.train_segmentation",
-                                     description="train the bundled shapes segmenter, reproducibly")
-    parser.add_argument("--out", default=str(catalogue.MODELS_DIR), help="where weights and card go")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=None, help="override the recipe's step count")
-    args = parser.parse_args(argv)
-    recipe = Recipe() if args.steps is None else replace(Recipe(), steps=args.steps)
-    card = train_segmenter(Path(args.out), recipe=recipe, threads=args.threads)
-    print(json.dumps(card["metrics"]))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

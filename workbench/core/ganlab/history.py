@@ -1,9 +1,11 @@
-"""Per-step D and G losses in a growing buffer, read back thinned for plotting."""
+"""Per-step D and G losses in a growing buffer, read back thinned for plotting; and the
+divergences measured along a run."""
 from __future__ import annotations
 
 import numpy as np
 
 MAX_PLOT_POINTS = 2000
+DIVERGENCES = ("kl", "js", "tv", "modes_covered")
 
 
 class LossHistory:
@@ -29,3 +31,29 @@ class LossHistory:
         means = data[:usable].reshape(-1, block, 2).mean(1)
         steps = np.arange(len(means)) * block + (block + 1) / 2   # each block's mean step, from 1
         return steps, means[:, 0].copy(), means[:, 1].copy()
+
+
+class DivergenceHistory:
+    """The divergences and mode coverage measured during a run, one row per measured step."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[int, float, float, float, float]] = []
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+    def record(self, step: int, kl: float, js: float, tv: float, modes_covered: int | None) -> None:
+        """A measurement at ``step``; a second one at the same step replaces the first."""
+        row = (int(step), float(kl), float(js), float(tv), np.nan if modes_covered is None else float(modes_covered))
+        if self._rows and self._rows[-1][0] == row[0]:
+            self._rows[-1] = row
+        else:
+            self._rows.append(row)
+
+    def series(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(steps, {"kl", "js", "tv", "modes_covered": values}); NaN coverage where there are no modes."""
+        data = np.asarray(self._rows, np.float64).reshape(-1, 5)
+        return data[:, 0].astype(np.int64), {k: data[:, i + 1].copy() for i, k in enumerate(DIVERGENCES)}

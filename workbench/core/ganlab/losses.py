@@ -11,6 +11,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from workbench.core.ganlab.config import LOSS_LABELS
+
 Tensor = torch.Tensor
 
 # WGAN-GP as in Gulrajani et al. 2017: penalty weight 10, 5 critic steps per G step (with one
@@ -37,17 +39,17 @@ def _bce_d(real: Tensor, fake: Tensor) -> Tensor:
 
 
 LOSSES: dict[str, GanLoss] = {loss.name: loss for loss in (
-    GanLoss("minimax", "Minimax (original)", _bce_d,
+    GanLoss("minimax", LOSS_LABELS["minimax"], _bce_d,
             lambda fake: -F.softplus(fake).mean(), probabilistic=True, boundary=0.5),        # min log(1 - D(G(z)))
-    GanLoss("nonsaturating", "Non-saturating", _bce_d,
+    GanLoss("nonsaturating", LOSS_LABELS["nonsaturating"], _bce_d,
             lambda fake: F.softplus(-fake).mean(), probabilistic=True, boundary=0.5),        # min -log D(G(z))
-    GanLoss("lsgan", "Least squares",
+    GanLoss("lsgan", LOSS_LABELS["lsgan"],
             lambda real, fake: 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean(),
             lambda fake: 0.5 * ((fake - 1) ** 2).mean(), boundary=0.5),
-    GanLoss("hinge", "Hinge",
+    GanLoss("hinge", LOSS_LABELS["hinge"],
             lambda real, fake: F.relu(1 - real).mean() + F.relu(1 + fake).mean(),
             lambda fake: -fake.mean()),
-    GanLoss("wgan-gp", "WGAN-GP",
+    GanLoss("wgan-gp", LOSS_LABELS["wgan-gp"],
             lambda real, fake: fake.mean() - real.mean(),
             lambda fake: -fake.mean(), gradient_penalty=GP_WEIGHT, d_steps=CRITIC_STEPS,
             boundary=None),   # a critic's offset is free

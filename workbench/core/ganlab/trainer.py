@@ -1,20 +1,21 @@
 """The GAN lab's state: target, G, D, optimisers, loss history; training steps and snapshots.
 
-Not thread-safe: one thread at a time may use a GanLab (the panel only touches it from jobs
-on the engine's single worker thread).
+Not thread-safe: one thread at a time may use a GanLab (the panel drives it through a
+``session.LabSession``, only from jobs on the engine's single worker thread).
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 
 from workbench.core.ganlab import losses, models, toy
+from workbench.core.ganlab.config import LabConfig
 from workbench.core.ganlab.history import LossHistory
 from workbench.core.ganlab.metrics import Metrics, density, measure
+from workbench.core.ganlab.snapshot import Snapshot, surface_levels
 
 DEFAULT_BUDGET = 2500          # steps by which the default setting covers the ring's 8 modes
 SURFACE_SIZE = 64
@@ -22,73 +23,6 @@ DISPLAY_POINTS = 512
 METRIC_POINTS = 10_000
 # settings that rebuild the networks (and restart at step 0) rather than apply live
 _STRUCTURAL = ("distribution", "points", "spectral_norm", "latent_dim", "hidden", "depth", "seed")
-
-
-@dataclass(frozen=True)
-class LabConfig:
-    distribution: str = "ring"
-    points: tuple[tuple[float, float], ...] = ()      # for distribution "drawn"
-    loss: str = "nonsaturating"
-    spectral_norm: bool = True
-    lr_d: float = 1e-3
-    lr_g: float = 1e-3
-    latent_dim: int = 4
-    hidden: int = 64
-    depth: int = 2
-    batch: int = 128
-    seed: int = 0
-
-    def replace(self, **changes: Any) -> "LabConfig":
-        return replace(self, **changes)
-
-
-@dataclass
-class Snapshot:
-    """Everything the panel draws, as numpy arrays (points are (N, 2) in data coordinates)."""
-    step: int
-    real: np.ndarray
-    fake: np.ndarray
-    fake_grad: np.ndarray          # -d(G's loss)/d(point) for each fake point: where G pushes it
-    surface: np.ndarray            # (S, S) D over the view; rows along y (ymin first), columns along x
-    surface_levels: tuple[float, float]   # centred on the real/fake boundary (see surface_levels)
-    surface_label: str
-    bounds: tuple[float, float, float, float]
-    loss_steps: np.ndarray
-    d_loss: np.ndarray
-    g_loss: np.ndarray
-    metrics: Metrics | None = None
-    config: LabConfig = field(default_factory=LabConfig)
-
-    def arrow_segments(self, length: float, every: int = 2) -> np.ndarray:
-        """(3 * 2 * N, 2) endpoints of arrows (shaft and two head strokes) along ``fake_grad`` on
-        every ``every``-th fake point, for a line drawn with connect="pairs". The arrow for the
-        95th-percentile gradient norm gets ``length``; longer ones are capped at it."""
-        return arrow_segments(self.fake[::every], self.fake_grad[::every], length)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        out = {"real": self.real, "fake": self.fake, "fake_grad": self.fake_grad, "surface": self.surface,
-               "bounds": np.asarray(self.bounds), "loss_steps": self.loss_steps, "d_loss": self.d_loss,
-               "g_loss": self.g_loss, "step": np.asarray(self.step)}
-        if self.metrics is not None:
-            out.update(kl=np.asarray(self.metrics.kl), js=np.asarray(self.metrics.js),
-                       tv=np.asarray(self.metrics.tv))
-            if self.metrics.mode_counts is not None:
-                out["mode_counts"] = self.metrics.mode_counts
-        return out
-
-
-def surface_levels(surface: np.ndarray, boundary: float | None) -> tuple[float, float]:
-    """Colour levels centred on the loss's real/fake boundary (the surface's mean when it has
-    none), wide enough for the whole surface (rounded up), so the boundary is the colormap's middle."""
-    centre = float(surface.mean()) if boundary is None else boundary
-    half = _round_up(max(float(np.abs(surface - centre).max()), 1e-3))
-    return centre - half, centre + half
-
-
-def _round_up(x: float) -> float:
-    """The next of 1, 2, 2.5, 5 times a power of ten: levels that stay put from frame to frame."""
-    power = 10.0 ** np.floor(np.log10(x))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= x * (1 - 1e-9))
 
 
 @contextmanager
@@ -103,21 +37,6 @@ def _one_cpu_thread(device: torch.device) -> Iterator[None]:
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
-
-
-def arrow_segments(points: np.ndarray, vectors: np.ndarray, length: float) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    ref = float(np.percentile(norms, 95)) if len(norms) else 0.0
-    if ref <= 0:
-        return np.zeros((0, 2), np.float32)
-    shaft = vectors * (length / ref) / np.maximum(norms / ref, 1.0)    # capped at ``length``
-    tips = points + shaft
-    back = -shaft * 0.3
-    c, s = np.cos(np.pi / 7), np.sin(np.pi / 7)
-    left = tips + np.stack([c * back[:, 0] - s * back[:, 1], s * back[:, 0] + c * back[:, 1]], 1)
-    right = tips + np.stack([c * back[:, 0] + s * back[:, 1], -s * back[:, 0] + c * back[:, 1]], 1)
-    pairs = np.stack([points, tips, tips, left, tips, right], 1)      # three segments per arrow
-    return pairs.reshape(-1, 2).astype(np.float32)
 
 
 class GanLab:

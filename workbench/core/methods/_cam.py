@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from workbench.core.attribution import heatmap_result
+from workbench.core.attribution.heatmaps import heatmap_result
 from workbench.core.context import Context
 from workbench.core.handle import ModelHandle
 from workbench.core.hooks import capture_outputs

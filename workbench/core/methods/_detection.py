@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from workbench.core.context import Context
-from workbench.core.detection import ModelSpacePipeline, capture_pipeline
+from workbench.core.detection.pipeline import ModelSpacePipeline, capture_pipeline
 from workbench.core.params import param
 
 

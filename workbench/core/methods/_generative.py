@@ -12,20 +12,16 @@ import numpy as np
 import torch
 
 from workbench.core.context import Context, Progress
+from workbench.core.latent.session import MAX_SEED, latent_size
 from workbench.zoo.generative import noise
 
 TASKS = ("generate", "autoencode")
-MAX_SEED = 2**31 - 1
 
 __all__ = ["TASKS", "MAX_SEED", "noise", "latent_dim", "to_latent", "decode"]
 
 
 def latent_dim(ctx: Context) -> int:
-    h = ctx.handle
-    d = h.latent_dim or getattr(h.module, "latent_dim", None)
-    if not d:
-        raise ValueError(f"{h.id} does not state its latent size (ModelHandle.latent_dim)")
-    return int(d)
+    return latent_size(ctx.handle)
 
 
 @torch.no_grad()

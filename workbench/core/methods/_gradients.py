@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from workbench.core.attribution import heatmap_result, reduce_channels
+from workbench.core.attribution.heatmaps import heatmap_result, reduce_channels
 from workbench.core.context import Context
 from workbench.core.params import param
 from workbench.core.results import Heatmap

@@ -40,6 +40,6 @@ def run(ctx: Context, p: Params) -> ActivationGrid:
                           layer=name, geometry=h.geometry, image_hw=tuple(ctx.image.shape[:2]))
 
 
-METHOD = Method(name="activations", tasks=("classify", "detect", "segment", "autoencode", "attend"),
+METHOD = Method(name="activations", kind="features", tasks=("classify", "detect", "segment", "autoencode", "attend"),
                 params=Params, run=run, title="Activations",
                 description="A layer's channels as a grid; click one to overlay it on the image.")

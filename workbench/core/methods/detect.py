@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.core.context import Context
-from workbench.core.detection import DetectionPipeline, capture_pipeline, to_image_pixels
+from workbench.core.detection.pipeline import DetectionPipeline, capture_pipeline, to_image_pixels
 from workbench.core.params import as_dict, param
 from workbench.core.registry import Method
 
@@ -29,6 +29,6 @@ def run(ctx: Context, p: Params) -> DetectionPipeline:
                            label_names=list(h.labels), title=f"{len(stages.boxes)} detections")
 
 
-METHOD = Method(name="detect", tasks=("detect",), params=Params, run=run, title="Detect",
+METHOD = Method(name="detect", kind="detection", tasks=("detect",), params=Params, run=run, title="Detect",
                 description="Final detections with their masks or keypoints, the region proposals "
                             "and the boxes before NMS; replay NMS at any IoU.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 
-from workbench.core.box_score import MATCH_TOLERANCE, BoxSource, box_score_module, find_source
+from workbench.core.detection.box_score import MATCH_TOLERANCE, BoxSource, box_score_module, find_source
 from workbench.core.context import Context, Partial, Progress
 from workbench.core.handle import ModelHandle
 from workbench.core.methods import gradcam, occlusion
@@ -99,6 +99,6 @@ def _relabel(hm: Heatmap, ctx: Context, p: Params, picked: Picked, source: BoxSo
                    title=f"{what} of box {picked.index}: {label} {picked.score:.2f}")
 
 
-METHOD = Method(name="explain_box", tasks=("detect",), params=Params, run=run, title="Explain a box",
+METHOD = Method(name="explain_box", kind="detection", tasks=("detect",), params=Params, run=run, title="Explain a box",
                 description="Grad-CAM or occlusion of one detection's class score (two-stage: its "
                             "proposal through the box head; one-stage: its head location).")

@@ -5,9 +5,27 @@ from dataclasses import dataclass, field
 
 from workbench.core.context import Context, Progress
 from workbench.core.methods._generative import MAX_SEED, TASKS, decode, latent_dim, noise, to_latent
-from workbench.core.methods._scores import Scores
+from workbench.core.results.scores import Scores
 from workbench.core.params import param
 from workbench.core.registry import Method
+
+
+def card_references(model_id: str) -> list[dict]:
+    """What a bundled model's card measured: its own samples, and real digits as the floor."""
+    if not model_id.startswith("zoo:"):
+        return []
+    from workbench.zoo import catalogue
+    try:
+        metrics = catalogue.card(model_id[4:].split("?")[0]).get("metrics", {})
+    except (KeyError, OSError, ValueError):   # an unknown name or a missing card: no reference
+        return []
+    out = []
+    if "fid" in metrics:
+        out.append({"header": "model card", "detail": f"n={metrics.get('n', '?')}", "values": metrics})
+    real = metrics.get("real_train_digits")
+    if isinstance(real, dict) and "fid" in real:
+        out.append({"header": "real digits", "detail": f"n={real.get('n', '?')}", "values": real})
+    return out
 
 
 @dataclass
@@ -30,8 +48,9 @@ def run(ctx: Context, p: Params):
     reference = values.pop("reference")
     return Scores(method="fid", model=ctx.handle.id, params={"n": p.n, "seed": p.seed}, input=z,
                   title=f"FID {values['fid']:.2f}, IS {values['is_mean']:.2f} ({p.n} samples vs {reference})",
-                  values=values)
+                  values=values, references=card_references(ctx.handle.id))
 
 
 METHOD = Method(name="fid", tasks=TASKS, params=Params, run=run, title="Sample quality", needs_image=False,
+                kind="metrics",
                 description="FID, KID and Inception Score of samples vs held-out digits (digits-cnn features).")

@@ -44,6 +44,6 @@ def _normalise(k: np.ndarray) -> np.ndarray:
     return 0.5 + 0.5 * k / m if m > 0 else np.full_like(k, 0.5)
 
 
-METHOD = Method(name="filters", tasks=("classify", "detect", "segment", "autoencode", "attend"),
+METHOD = Method(name="filters", kind="features", tasks=("classify", "detect", "segment", "autoencode", "attend"),
                 params=Params, run=run, title="Filters", needs_image=False,
                 description="The kernels of a conv layer as tiles (first layer in RGB).")

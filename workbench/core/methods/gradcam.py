@@ -29,5 +29,5 @@ def run(ctx: Context, p: Params) -> Heatmap:
     return gradient_cam(ctx, METHOD.name, p, weights)
 
 
-METHOD = Method(name="gradcam", tasks=("classify",), params=Params, run=run, title="Grad-CAM",
+METHOD = Method(name="gradcam", kind="attribution", tasks=("classify",), params=Params, run=run, title="Grad-CAM",
                 description="A layer's channels weighted by their mean gradient (ReLU, upsampled).")

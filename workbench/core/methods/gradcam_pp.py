@@ -37,5 +37,5 @@ def run(ctx: Context, p: Params) -> Heatmap:
     return gradient_cam(ctx, METHOD.name, p, weights)
 
 
-METHOD = Method(name="gradcam-pp", tasks=("classify",), params=Params, run=run, title="Grad-CAM++",
+METHOD = Method(name="gradcam-pp", kind="attribution", tasks=("classify",), params=Params, run=run, title="Grad-CAM++",
                 description="Grad-CAM with per-position weights on the positive gradients.")

@@ -26,5 +26,5 @@ def run(ctx: Context, p: Params) -> Heatmap:
     return gradient_heatmap(ctx, METHOD.name, p, x, target, grad * x)
 
 
-METHOD = Method(name="gradient-x-input", tasks=("classify",), params=Params, run=run,
+METHOD = Method(name="gradient-x-input", kind="attribution", tasks=("classify",), params=Params, run=run,
                 title="Gradient x input", description="Input times gradient, summed over channels (signed).")

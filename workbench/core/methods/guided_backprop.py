@@ -32,5 +32,5 @@ def run(ctx: Context, p: Params) -> Heatmap:
     return gradient_heatmap(ctx, METHOD.name, p, x, target, grad)
 
 
-METHOD = Method(name="guided-backprop", tasks=("classify",), params=Params, run=run,
+METHOD = Method(name="guided-backprop", kind="attribution", tasks=("classify",), params=Params, run=run,
                 title="Guided backprop", description="Gradient through ReLUs that pass only positive signal.")

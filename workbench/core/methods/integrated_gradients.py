@@ -83,6 +83,6 @@ def run(ctx: Context, p: Params):
     return gradient_heatmap(ctx, METHOD.name, p, x, target, total * delta)
 
 
-METHOD = Method(name="integrated-gradients", tasks=("classify",), params=Params, run=run,
+METHOD = Method(name="integrated-gradients", kind="attribution", tasks=("classify",), params=Params, run=run,
                 title="Integrated gradients",
                 description="Gradients integrated along a path from a baseline to the input (signed).")

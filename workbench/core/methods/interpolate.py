@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.core.context import Context
-from workbench.core.latent import lerp, slerp
+from workbench.core.latent.paths import lerp, slerp
 from workbench.core.methods._generative import MAX_SEED, TASKS, decode, latent_dim, noise, to_latent
 from workbench.core.params import param
 from workbench.core.registry import Method
@@ -34,4 +34,4 @@ def run(ctx: Context, p: Params):
 
 
 METHOD = Method(name="interpolate", tasks=TASKS, params=Params, run=run, title="Interpolate", needs_image=False,
-                description="Frames along a linear or spherical path between two seeded latents.")
+                kind="generative", description="Frames along a linear or spherical path between two seeded latents.")

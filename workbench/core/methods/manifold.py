@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.core.context import Context
-from workbench.core.latent import SPACINGS, manifold_grid
+from workbench.core.latent.paths import SPACINGS, manifold_grid
 from workbench.core.methods._generative import TASKS, decode, latent_dim, to_latent
 from workbench.core.params import param
 from workbench.core.registry import Method
@@ -35,4 +35,5 @@ def run(ctx: Context, p: Params):
 
 
 METHOD = Method(name="manifold", tasks=TASKS, params=Params, run=run, title="Latent manifold", needs_image=False,
+                kind="generative",
                 description="Decode a grid over two latent dimensions (noise coordinates), the others at the mean.")

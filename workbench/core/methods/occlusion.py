@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from workbench.core.attribution import heatmap_result
+from workbench.core.attribution.heatmaps import heatmap_result
 from workbench.core.context import Context, Partial, Progress
 from workbench.core.occlusion import BASELINES, WindowGrid, baseline_tensor, sweep
 from workbench.core.params import as_dict, param
@@ -73,5 +73,5 @@ def run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
     return result
 
 
-METHOD = Method(name="occlusion", tasks=("classify",), params=Params, run=run, title="Occlusion",
+METHOD = Method(name="occlusion", kind="attribution", tasks=("classify",), params=Params, run=run, title="Occlusion",
                 description="Score drop when a sliding window is covered (as captum's Occlusion), coarse first.")

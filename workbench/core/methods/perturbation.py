@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from workbench.core.attribution import heatmap_result
+from workbench.core.attribution.heatmaps import heatmap_result
 from workbench.core.context import Context, Progress
 from workbench.core.methods._gradients import batch_field, model_input, spans
 from workbench.core.params import param
@@ -58,4 +58,5 @@ def run(ctx: Context, p: Params):
 
 
 METHOD = Method(name="perturbation", tasks=("classify",), params=Params, run=run, title="Perturbation",
+                kind="attribution",
                 description="Change of the target logit when each pixel or block is nudged by epsilon.")

@@ -15,8 +15,8 @@ from workbench.core.methods._detection import (index_field, max_detections_field
                                                score_threshold_field)
 from workbench.core.params import as_dict, param
 from workbench.core.registry import Method
-from workbench.core.roi import POOL_KINDS, input_to_image, roi_view
-from workbench.core.roi_results import RoiGrid, RoiPooling
+from workbench.core.detection.roi import POOL_KINDS, input_to_image, roi_view
+from workbench.core.results.roi import RoiGrid, RoiPooling
 
 
 @dataclass
@@ -60,6 +60,6 @@ def run(ctx: Context, p: Params) -> RoiPooling:
         samples=view.samples, detection=picked.index, label=picked.label, label_name=label, score=picked.score)
 
 
-METHOD = Method(name="roi_align", tasks=("detect",), params=Params, run=run, title="ROI Align",
+METHOD = Method(name="roi_align", kind="detection", tasks=("detect",), params=Params, run=run, title="ROI Align",
                 description="One detection's ROI Align (or ROI Pool): bins and sample points over the "
                             "image, pooled features as a channel grid (two-stage detectors).")

@@ -28,4 +28,4 @@ def run(ctx: Context, p: Params) -> Heatmap:
 
 
 METHOD = Method(name="saliency", tasks=("classify",), params=Params, run=run, title="Saliency (gradient)",
-                description="Gradient of the target logit w.r.t. the input, max |.| over channels.")
+                kind="attribution", description="Gradient of the target logit w.r.t. the input, max |.| over channels.")

@@ -30,4 +30,4 @@ def run(ctx: Context, p: Params):
 
 
 METHOD = Method(name="sample", tasks=TASKS, params=Params, run=run, title="Samples", needs_image=False,
-                description="Decode random latents from a seed into a grid of images.")
+                kind="generative", description="Decode random latents from a seed into a grid of images.")

@@ -46,5 +46,5 @@ def run(ctx: Context, p: Params):
     return cam_result(ctx, METHOD.name, p, x, target, layer, acts, torch.softmax(scores, dim=0))
 
 
-METHOD = Method(name="scorecam", tasks=("classify",), params=Params, run=run, title="Score-CAM",
+METHOD = Method(name="scorecam", kind="attribution", tasks=("classify",), params=Params, run=run, title="Score-CAM",
                 description="A layer's channels weighted by the score of the input masked by each.")

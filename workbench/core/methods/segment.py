@@ -68,6 +68,6 @@ def run(ctx: Context, p: Params) -> SegMask:
                    label_names=names, title=f"segmentation: {', '.join(present) or 'background only'}")
 
 
-METHOD = Method(name="segment", tasks=("segment",), params=Params, run=run, title="Segment",
+METHOD = Method(name="segment", kind="segmentation", tasks=("segment",), params=Params, run=run, title="Segment",
                 description="Each pixel's class (argmax of the segmenter's logits, resized onto "
                             "the image), shown as a class-coloured overlay with a legend.")

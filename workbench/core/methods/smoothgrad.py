@@ -55,5 +55,5 @@ def run(ctx: Context, p: Params):
     return gradient_heatmap(ctx, METHOD.name, p, x, target, combined.unsqueeze(0))
 
 
-METHOD = Method(name="smoothgrad", tasks=("classify",), params=Params, run=run, title="SmoothGrad",
+METHOD = Method(name="smoothgrad", kind="attribution", tasks=("classify",), params=Params, run=run, title="SmoothGrad",
                 description="Gradient saliency averaged over noisy copies of the input.")

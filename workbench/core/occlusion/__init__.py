@@ -5,7 +5,7 @@
 """
 from workbench.core.occlusion.baselines import BASELINES, baseline_tensor
 from workbench.core.occlusion.ssim import ssim
-from workbench.core.occlusion.sweep import Update, make_engine, sweep
+from workbench.core.occlusion.sweep import Update, make_evaluator, sweep
 from workbench.core.occlusion.windows import WindowGrid
 
-__all__ = ["BASELINES", "Update", "WindowGrid", "baseline_tensor", "make_engine", "ssim", "sweep"]
+__all__ = ["BASELINES", "Update", "WindowGrid", "baseline_tensor", "make_evaluator", "ssim", "sweep"]

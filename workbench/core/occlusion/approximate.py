@@ -52,21 +52,21 @@ def calibration_sample(known: np.ndarray, count: int = CALIBRATION_WINDOWS, seed
     return np.sort(rng.choice(unknown, min(count, len(unknown)), replace=False))
 
 
-def calibrated_reach(engine: IncrementalModel, sample: np.ndarray, exact: np.ndarray, clean: float,
+def calibrated_reach(evaluator: IncrementalModel, sample: np.ndarray, exact: np.ndarray, clean: float,
                      target: int, reaches: tuple[float, ...] = REACHES, error: float = REACH_ERROR
                      ) -> tuple[IncrementalModel, float | None]:
-    """The engine cut at the first of ``reaches`` that saves at least ``MIN_SAVING`` of the conv
+    """The evaluator cut at the first of ``reaches`` that saves at least ``MIN_SAVING`` of the conv
     work and whose drops on the ``sample`` windows stay within ``error`` RMS of their ``exact``
-    drops; the uncut engine (and None) if none does."""
+    drops; the uncut evaluator (and None) if none does."""
     scale = float(np.sqrt(np.mean(exact ** 2)))
     if scale == 0.0:
-        return engine, None
-    full = P.dirty_macs(engine.plan)
+        return evaluator, None
+    full = P.dirty_macs(evaluator.plan)
     for reach in reaches:
-        cut = engine.with_reach(reach)
+        cut = evaluator.with_reach(reach)
         if full < MIN_SAVING * P.dirty_macs(cut.plan):
             continue
         approx = clean - cut.outputs(sample)[:, target].double().cpu().numpy()
         if float(np.sqrt(np.mean((approx - exact) ** 2))) <= error * scale:
             return cut, reach
-    return engine, None
+    return evaluator, None

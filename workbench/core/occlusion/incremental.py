@@ -40,7 +40,7 @@ class IncrementalModel:
             self._free.setdefault(last, []).append(name)
 
     def with_reach(self, reach: float) -> "IncrementalModel":
-        """This engine following each window's change only over ``reach`` of each map's side."""
+        """This evaluator following each window's change only over ``reach`` of each map's side."""
         other = copy.copy(self)
         other.plan = P.with_reach(self.plan, self.windows, reach)
         return other

@@ -47,9 +47,9 @@ class Update:
     reach: float | None = None         # approximate mode: the reach in use (None: changes followed everywhere)
 
 
-def make_engine(model: nn.Module, x: torch.Tensor, baseline: torch.Tensor, grid: WindowGrid,
+def make_evaluator(model: nn.Module, x: torch.Tensor, baseline: torch.Tensor, grid: WindowGrid,
                 incremental: bool | None = None) -> tuple[IncrementalModel | BatchedModel, torch.Tensor]:
-    """The incremental engine, checked on one window against a plain forward (or whole-image
+    """The incremental evaluator, checked on one window against a plain forward (or whole-image
     batches for a model it cannot take apart), and the model's own scores for the clean image.
     ``incremental``: None decides by the sweep's size (whole images for small sweeps), True
     always takes the model apart when it can, False never does.
@@ -63,9 +63,9 @@ def make_engine(model: nn.Module, x: torch.Tensor, baseline: torch.Tensor, grid:
         return plain, plain.clean_output
     if incremental is not False:
         try:
-            engine = IncrementalModel(model, x, baseline, grid.boxes())
-            if _agrees(engine, plain, np.array([len(grid) // 2])):
-                return engine, plain.clean_output
+            evaluator = IncrementalModel(model, x, baseline, grid.boxes())
+            if _agrees(evaluator, plain, np.array([len(grid) // 2])):
+                return evaluator, plain.clean_output
             log.warning("incremental occlusion disagrees with the model on %s; running whole images",
                         type(model).__name__)
         except Exception as exc:  # untraceable or unusual models still get the exact map
@@ -87,17 +87,17 @@ def _small_sweep(model: nn.Module, x: torch.Tensor, windows: int) -> bool:
     return counter.get_total_flops() / 2 * windows < SMALL_WORK
 
 
-def _agrees(engine: IncrementalModel, plain: BatchedModel, idx: np.ndarray) -> bool:
-    ours = (engine.clean_output - engine.outputs(idx)).double()
+def _agrees(evaluator: IncrementalModel, plain: BatchedModel, idx: np.ndarray) -> bool:
+    ours = (evaluator.clean_output - evaluator.outputs(idx)).double()
     ref = (plain.clean_output - plain.outputs(idx)).double()
     scale = 1e-3 * float(ref.abs().max()) + 1e-5 * float(plain.clean_output.abs().max())
     return float((ours - ref).abs().max()) <= scale
 
 
 class _Sweep:
-    """The state of one sweep: the engine, which windows are known, and their score drops."""
+    """The state of one sweep: the evaluator, which windows are known, and their score drops."""
 
-    def __init__(self, engine: IncrementalModel | BatchedModel, clean: float, target: int, grid: WindowGrid,
+    def __init__(self, evaluator: IncrementalModel | BatchedModel, clean: float, target: int, grid: WindowGrid,
                  x: torch.Tensor, batch_size: int, check: Callable[[], None] | None) -> None:
         self.clean, self.target, self.grid = clean, target, grid
         self.batch_size, self.check = batch_size, check
@@ -106,14 +106,14 @@ class _Sweep:
         self.lattice = np.zeros(len(grid), bool)   # the regular grid that missing windows are interpolated from
         self.total = 0
         self.reach: float | None = None
-        self.workers = _workers(engine, x)
+        self.workers = _workers(evaluator, x)
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="occlusion") if self.workers > 1 else None
-        self.use(engine)
+        self.use(evaluator)
 
-    def use(self, engine: IncrementalModel | BatchedModel) -> None:
-        self.engine = engine
-        self.batcher = (Batcher(engine.plan, self.grid.shape, self.batch_size)
-                        if isinstance(engine, IncrementalModel) else None)
+    def use(self, evaluator: IncrementalModel | BatchedModel) -> None:
+        self.evaluator = evaluator
+        self.batcher = (Batcher(evaluator.plan, self.grid.shape, self.batch_size)
+                        if isinstance(evaluator, IncrementalModel) else None)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -128,23 +128,23 @@ class _Sweep:
 
     def calibrate(self, reaches: tuple[float, ...]) -> Iterator[Update]:
         """Compute a sample of the remaining windows exactly (they count as done), then go on
-        with the engine cut at the reach that sample allows."""
+        with the evaluator cut at the reach that sample allows."""
         sample = calibration_sample(self.known)
         self.total += len(sample)
         yield from self.run(sample, False)
         if self.check:
             self.check()
-        cut, self.reach = calibrated_reach(self.engine, sample, self.drops[sample], self.clean, self.target, reaches)
+        cut, self.reach = calibrated_reach(self.evaluator, sample, self.drops[sample], self.clean, self.target, reaches)
         self.use(cut)
 
     def run(self, indices: np.ndarray, show_midway: bool) -> Iterator[Update]:
         """Compute these windows, yielding progress per batch (and a map about every third of
         the pass when ``show_midway``, once the coarse lattice is there to fill in from)."""
-        size = getattr(self.engine, "batch", None) or self.batch_size
+        size = getattr(self.evaluator, "batch", None) or self.batch_size
         chunks = (self.batcher.batches(indices) if self.batcher
                   else np.array_split(indices, -(-len(indices) // size)))
         every = -(-len(chunks) // 3) if show_midway else len(chunks) + 1
-        results = _pipelined(self.engine, chunks, self.pool, self.workers, self.batcher is not None, self.check)
+        results = _pipelined(self.evaluator, chunks, self.pool, self.workers, self.batcher is not None, self.check)
         for j, (idx, out) in enumerate(results, start=1):
             self.drops[idx] = self.clean - out[:, self.target].double().cpu().numpy()
             self.known[idx] = True
@@ -165,8 +165,8 @@ def sweep(model: nn.Module, x: torch.Tensor, target: int, grid: WindowGrid, base
         raise ValueError(f"unknown occlusion mode {mode!r}; use exact or approximate")
     if not 0.0 <= reach <= 1.0:
         raise ValueError(f"reach {reach} must be between 0 (automatic) and 1")
-    engine, clean_scores = make_engine(model, x, baseline, grid, incremental)
-    state = _Sweep(engine, float(clean_scores[0, target]), target, grid, x, batch_size, check)
+    evaluator, clean_scores = make_evaluator(model, x, baseline, grid, incremental)
+    state = _Sweep(evaluator, float(clean_scores[0, target]), target, grid, x, batch_size, check)
     levels = coarse_to_fine(grid.shape)
     if mode == "approximate":
         passes = levels[:2]
@@ -179,13 +179,13 @@ def sweep(model: nn.Module, x: torch.Tensor, target: int, grid: WindowGrid, base
         first = True
         while todo:
             yield from state.run(todo.pop(0), not first)
-            if mode == "approximate" and first and todo and isinstance(engine, IncrementalModel) and reach < 1.0:
+            if mode == "approximate" and first and todo and isinstance(evaluator, IncrementalModel) and reach < 1.0:
                 if reach == 0.0:
                     yield from state.calibrate(REACHES)
                     todo = [p[~state.known[p]] for p in todo]
                     state.total = int(state.known.sum()) + sum(len(p) for p in todo)
                 else:
-                    state.use(engine.with_reach(reach))
+                    state.use(evaluator.with_reach(reach))
                     state.reach = reach
             first = False
             if mode == "approximate" and not todo:
@@ -201,11 +201,11 @@ def sweep(model: nn.Module, x: torch.Tensor, target: int, grid: WindowGrid, base
         state.close()
 
 
-def _workers(engine: IncrementalModel | BatchedModel, x: torch.Tensor) -> int:
-    """Batches computed side by side. The incremental engine runs many small ops, which split
+def _workers(evaluator: IncrementalModel | BatchedModel, x: torch.Tensor) -> int:
+    """Batches computed side by side. The incremental evaluator runs many small ops, which split
     poorly across threads (and very poorly on a busy machine), so its batches run one per
     thread instead; whole-image batches are large enough for the ops' own threads."""
-    if not isinstance(engine, IncrementalModel) or x.device.type != "cpu":
+    if not isinstance(evaluator, IncrementalModel) or x.device.type != "cpu":
         return 1
     return max(1, min(torch.get_num_threads(), 8))
 
@@ -222,7 +222,7 @@ def _op_threads(n: int) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
-def _pipelined(engine: IncrementalModel | BatchedModel, chunks: list[np.ndarray], pool: ThreadPoolExecutor | None,
+def _pipelined(evaluator: IncrementalModel | BatchedModel, chunks: list[np.ndarray], pool: ThreadPoolExecutor | None,
                workers: int, small_ops: bool, check: Callable[[], None] | None
                ) -> Iterator[tuple[np.ndarray, torch.Tensor]]:
     """(indices, outputs) per chunk, in order. With a pool, ``workers`` chunks are in flight at
@@ -233,7 +233,7 @@ def _pipelined(engine: IncrementalModel | BatchedModel, chunks: list[np.ndarray]
             for idx in chunks:
                 if check:
                     check()
-                yield idx, engine.outputs(idx)
+                yield idx, evaluator.outputs(idx)
         return
     pending: deque[tuple[np.ndarray, Future]] = deque()
     with _op_threads(1):
@@ -244,7 +244,7 @@ def _pipelined(engine: IncrementalModel | BatchedModel, chunks: list[np.ndarray]
                     yield done_idx, fut.result()
                 if check:
                     check()
-                pending.append((idx, pool.submit(engine.outputs, idx)))
+                pending.append((idx, pool.submit(evaluator.outputs, idx)))
             while pending:
                 done_idx, fut = pending.popleft()
                 yield done_idx, fut.result()

@@ -1,0 +1,37 @@
+"""The GAN lab's settings and the names the panel offers: plain data, no torch."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+# the losses' names as the panel lists them (losses.py builds its table from these)
+LOSS_LABELS: dict[str, str] = {
+    "minimax": "Minimax (original)",
+    "nonsaturating": "Non-saturating",
+    "lsgan": "Least squares",
+    "hinge": "Hinge",
+    "wgan-gp": "WGAN-GP",
+}
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    distribution: str = "ring"
+    points: tuple[tuple[float, float], ...] = ()      # for distribution "drawn"
+    loss: str = "nonsaturating"
+    spectral_norm: bool = True
+    lr_d: float = 1e-3
+    lr_g: float = 1e-3
+    latent_dim: int = 4
+    hidden: int = 64
+    depth: int = 2
+    batch: int = 128
+    seed: int = 0
+
+    def replace(self, **changes: Any) -> "LabConfig":
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["points"] = [list(p) for p in self.points]
+        return out

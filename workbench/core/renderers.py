@@ -1,0 +1,83 @@
+"""How each result type is shown: its canvas overlays, its figure and the view that shows it.
+
+One registry, looked up along the result's class hierarchy, so a subclass is shown as its
+parent unless it registers its own renderer. Plugins add a result type with
+``RENDERERS.add(MyResult, Renderer(...))`` (or ``registry.add_result_type`` in their setup).
+
+A figure is named as ``"module:function"`` and imported only when a figure is drawn, so the
+Qt-free core can name painters that live in ``workbench.figure`` (or in a plugin).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from workbench.core import canvas_layers as CL
+from workbench.core.results.base import Detections, Frames, Heatmap, ImageGrid, Points2D, Result, SegMask
+from workbench.core.results.roi import RoiPooling
+from workbench.core.results.scores import Scores
+
+IMAGE, GRID, DETECTION = "image", "grid", "detection"
+OVERLAY_FIGURE = "workbench.figure.render:export_overlay"
+GRID_FIGURE = "workbench.figure.render:export_grid_result"
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """``view``: the name of the view that shows the result ("image": overlays on the canvas,
+    "grid": the tile grid, "detection": the detection panel over the canvas), or "" when no
+    view shows it and it is only exported. ``layers``: result -> canvas layers over its image.
+    ``figure``: "module:function" with signature (result, image, path, scale) -> Path."""
+    view: str
+    layers: Callable[[Any], list] | None = None
+    figure: str = OVERLAY_FIGURE
+
+
+class Renderers:
+    def __init__(self) -> None:
+        self._by_type: dict[type, Renderer] = {}
+
+    def add(self, result_type: type, renderer: Renderer, replace: bool = False) -> None:
+        if not (isinstance(result_type, type) and issubclass(result_type, Result)):
+            raise TypeError(f"a renderer is for a Result subclass, not {result_type!r}")
+        if not isinstance(renderer, Renderer):
+            raise TypeError(f"expected a Renderer, got {type(renderer).__name__}")
+        if ":" not in renderer.figure:
+            raise ValueError(f"figure {renderer.figure!r} must be named as 'module:function'")
+        if result_type in self._by_type and not replace:
+            raise ValueError(f"{result_type.__name__} already has a renderer")
+        self._by_type[result_type] = renderer
+
+    def remove(self, result_type: type) -> None:
+        self._by_type.pop(result_type, None)
+
+    def for_type(self, result_type: type) -> Renderer:
+        for cls in result_type.__mro__:
+            if cls in self._by_type:
+                return self._by_type[cls]
+        return self._by_type[Result]
+
+    def __contains__(self, result_type: type) -> bool:
+        return result_type in self._by_type
+
+
+RENDERERS = Renderers()
+RENDERERS.add(Result, Renderer(view=""))
+RENDERERS.add(Heatmap, Renderer(IMAGE, CL.heatmap_layers))
+RENDERERS.add(SegMask, Renderer(IMAGE, CL.segmentation_layers))
+RENDERERS.add(Points2D, Renderer(IMAGE, CL.points_layers))
+RENDERERS.add(RoiPooling, Renderer(IMAGE, CL.roi_layers))
+RENDERERS.add(Detections, Renderer(DETECTION, CL.detection_layers))
+RENDERERS.add(ImageGrid, Renderer(GRID, figure=GRID_FIGURE))
+RENDERERS.add(Frames, Renderer(GRID, figure=GRID_FIGURE))
+RENDERERS.add(Scores, Renderer("", figure="workbench.figure.scores:export_scores"))
+
+
+def renderer_for(result: Result) -> Renderer:
+    return RENDERERS.for_type(type(result))
+
+
+def layers_for(result: Result) -> list[CL.Layer]:
+    """The overlay layers that show a result over its image (empty when it has none)."""
+    make = renderer_for(result).layers
+    return make(result) if make is not None else []

@@ -1,0 +1,55 @@
+"""The Grid tab: the workspace's "grid" view (filters, channels, frames) as a montage.
+
+A click on an activation channel lays that channel over the image.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from workbench.core.renderers import GRID
+from workbench.ui.grid_view import GridView
+from workbench.ui.panel import TAB, Panel
+
+
+class GridPanel(Panel):
+    title = "Grid"
+    area = TAB
+    object_name = "gridTab"
+    views = (GRID,)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.grid_view = GridView()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.grid_view)
+        self.workspace = None
+
+    def bind(self, workspace, engine, canvas) -> None:
+        self.workspace = workspace
+        workspace.view(GRID).changed.connect(self._on_result)
+        self.grid_view.tileClicked.connect(self.show_channel)
+
+    def _on_result(self, result) -> None:
+        if result is None:
+            self.grid_view.clear()
+        else:
+            self.grid_view.set_grid(result.as_grid())
+
+    def show_channel(self, index: int) -> None:
+        """Lay one channel of an activation grid over the image (other grids have no channels)."""
+        result = self.current_result()
+        to_heatmap = getattr(result, "channel_heatmap", None)
+        if to_heatmap is None or self.workspace.image is None:
+            return
+        heatmap = to_heatmap(index)
+        self.workspace.show(heatmap)
+        self.message.emit(heatmap.title)
+
+    def current_result(self):
+        return self.workspace.result(GRID) if self.workspace is not None else None
+
+    def export_figure(self, path: str | Path, scale: float = 1.0) -> Path:
+        return self.grid_view.export(path, scale)

@@ -1,0 +1,59 @@
+"""The Image tab: the canvas with the workspace's image and the overlays of its "image" view."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from workbench.core.renderers import DETECTION, IMAGE, layers_for
+from workbench.ui.panel import TAB, Panel
+
+
+class ImageView(Panel):
+    title = "Image"
+    area = TAB
+    object_name = "imageTab"
+    views = (IMAGE,)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.workspace = None
+        self.canvas = None
+        self._shown_view = IMAGE     # the view whose result the canvas shows last
+
+    def bind(self, workspace, engine, canvas) -> None:
+        self.workspace, self.canvas = workspace, canvas
+        self._layout.addWidget(canvas)
+        workspace.imageChanged.connect(self._on_image)
+        workspace.view(IMAGE).changed.connect(self._on_result)
+        workspace.view(DETECTION).changed.connect(self._on_detections)
+        canvas.clicked.connect(lambda x, y: self.message.emit(f"x {x:.1f}, y {y:.1f}"))
+
+    def _on_image(self, image) -> None:
+        self.canvas.set_image(image)
+        self.canvas.clear_overlays()
+
+    def _on_result(self, result) -> None:
+        if result is None:
+            return
+        self._shown_view = IMAGE
+        layers = layers_for(result)
+        if not layers:
+            self.message.emit(f"{result.title or result.method}: no view for {result.kind} results yet; "
+                              "File ▸ Export Result saves it")
+        self.canvas.replace_overlays(layers)
+
+    def _on_detections(self, result) -> None:
+        if result is not None:
+            self._shown_view = DETECTION   # the detection panel draws them on this canvas
+
+    def current_result(self):
+        return self.workspace.result(self._shown_view) if self.workspace is not None else None
+
+    def export_figure(self, path: str | Path, scale: float = 1.0) -> Path:
+        if self.canvas is None or self.canvas.image() is None:
+            raise ValueError("nothing to export: open an image first")
+        result = self.current_result()
+        return self.canvas.export(path, scale, title=result.title if result is not None else "")
