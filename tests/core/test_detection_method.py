@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.core.detection.pipeline import DetectionPipeline, capture_pipeline, replay_nms
+from workbench.core.detection.pipeline import capture_pipeline
+from workbench.core.results.detections import DetectionPipeline, replay_nms
 from workbench.core.geometry import Geometry
 from workbench.core.handle import ModelHandle, Preprocess
 from workbench.core.hooks import hook_count

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.core.detection.pipeline import DetectionPipeline
+from workbench.core.results import DetectionPipeline
 from workbench.core.detection.view import (PROPOSAL_COLORMAP, DetectionDisplay, DetectionView, build_layers,
                                            instance_colors, objectness_colors)
 from workbench.core.canvas_layers import PALETTE, BoxesLayer, MaskLayer

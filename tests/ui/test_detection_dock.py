@@ -97,7 +97,7 @@ def test_table_row_and_canvas_box_select_each_other_through_the_workspace(qtbot,
     assert panel.canvas.selected_box() == (lid, 2)
     # a click on a box of the canvas selects its row, and says what it is
     messages = []
-    panel.message.connect(messages.append)
+    panel.statusMessage.connect(messages.append)
     panel.canvas.boxClicked.emit(lid, 1)
     assert workspace.selection == 1 and panel.selected_row() == 1
     r = panel.result

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workbench.core import colormaps
-from workbench.core.results.base import Detections, Heatmap, Points2D, Result, SegMask
+from workbench.core.results.base import Detections, Heatmap, Points2D, SegMask
 from workbench.core.results.roi import RoiPooling
 
 _ids = itertools.count(1)

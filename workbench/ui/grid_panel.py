@@ -46,7 +46,7 @@ class GridPanel(Panel):
             return
         heatmap = to_heatmap(index)
         self.workspace.show(heatmap)
-        self.message.emit(heatmap.title)
+        self.statusMessage.emit(heatmap.title)
 
     def current_result(self):
         return self.workspace.result(GRID) if self.workspace is not None else None

@@ -29,7 +29,7 @@ class ImageView(Panel):
         workspace.imageChanged.connect(self._on_image)
         workspace.view(IMAGE).changed.connect(self._on_result)
         workspace.view(DETECTION).changed.connect(self._on_detections)
-        canvas.clicked.connect(lambda x, y: self.message.emit(f"x {x:.1f}, y {y:.1f}"))
+        canvas.clicked.connect(lambda x, y: self.statusMessage.emit(f"x {x:.1f}, y {y:.1f}"))
 
     def _on_image(self, image) -> None:
         self.canvas.set_image(image)

@@ -30,6 +30,7 @@ class LazyTab(Panel):
         if self.content is None:
             self.content = self._build()
             self.content.message.connect(self.message)
+            self.content.statusMessage.connect(self.statusMessage)
             self.content.raiseRequested.connect(self.raiseRequested)
             area = QScrollArea()  # dense panels scroll rather than force the window wider than the screen
             area.setWidgetResizable(True)

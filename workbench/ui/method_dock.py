@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QFormLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QCompleter, QFormLayout, QLabel, QLineEdit,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from workbench import plugins
 from workbench.core.renderers import IMAGE, renderer_for
 from workbench.core.results import Result
+from workbench.ui.method_combo import MethodCombo
 from workbench.ui.forms import ParamsForm
 from workbench.ui.panel import LEFT, Panel
 
@@ -34,8 +35,7 @@ class MethodPanel(Panel):
         self._shown_method: str | None = None
         self._run: Any = None             # the ticket of the latest run
 
-        self.combo = QComboBox()
-        self.combo.setObjectName("methodCombo")
+        self.combo = MethodCombo("methodCombo")
         self.combo.currentIndexChanged.connect(self._on_method_changed)
         self.description = QLabel()
         self.description.setWordWrap(True)
@@ -102,18 +102,13 @@ class MethodPanel(Panel):
         self._refresh_methods()
 
     def method_names(self) -> list[str]:
-        return [self.combo.itemData(i) for i in range(self.combo.count()) if self.combo.itemData(i)]
+        return self.combo.names()
 
     def select_method(self, name: str) -> None:
-        index = self.combo.findData(name)
-        if index < 0:
-            raise KeyError(f"method {name!r} is not available for this model")
-        self.combo.setCurrentIndex(index)
+        self.combo.select(name)
 
     def current_method(self) -> Any:
-        name = self.combo.currentData()
-        registry = self.workspace.registry if self.workspace is not None else None
-        return registry.get(name) if name and registry is not None else None
+        return self.combo.current(self.workspace.registry if self.workspace is not None else None)
 
     def use_layer(self, name: str) -> bool:
         """Make ``name`` the method's layer (the workspace's layer, double-clicked in the Model panel), in the
@@ -207,20 +202,9 @@ class MethodPanel(Panel):
 
     # --- internals -----------------------------------------------------------------
     def _refresh_methods(self, *_: Any) -> None:
-        current = self.combo.currentData()
         handle, registry = self.workspace.handle, self.workspace.registry
         methods = registry.for_task(handle.task if handle is not None else None) if registry is not None else []
-        self.combo.blockSignals(True)
-        self.combo.clear()
-        for m in methods:
-            self.combo.addItem(m.title or m.name, m.name)
-            self.combo.setItemData(self.combo.count() - 1, m.description, Qt.ItemDataRole.ToolTipRole)
-        if not methods:
-            self.combo.addItem("(load a model)" if registry is not None else "(loading methods…)", None)
-        self.combo.blockSignals(False)
-        index = self.combo.findData(current) if current else -1
-        self.combo.setCurrentIndex(max(index, 0))
-        self._on_method_changed()
+        self.combo.fill(methods, "(load a model)" if registry is not None else "(loading methods…)")
         self.run_button.setEnabled(bool(methods) and handle is not None)
 
     def _on_method_changed(self, _index: int = -1) -> None:

@@ -29,7 +29,8 @@ class Panel(QWidget):
     object_name = ""        # Qt object name of the dock or tab (window state is saved by it)
     views: tuple[str, ...] = ()   # the result views this panel shows (see core.results.renderers)
 
-    message = Signal(str)       # a note for the status bar
+    message = Signal(str)       # a note the user should see (status bar and a non-modal notice)
+    statusMessage = Signal(str)   # passing information for the status bar alone (a pixel, a box)
     raiseRequested = Signal()   # bring this panel to the front
 
     def bind(self, workspace: "QtWorkspace", engine: "Engine", canvas: "Canvas") -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMainWindow, QTabWidget
 
 from workbench.ui import image_io, theme
 from workbench.ui.canvas import Canvas
@@ -24,6 +24,7 @@ from workbench.ui.settings import THEMES, Settings
 from workbench.ui.status import JobStatus, Notice
 from workbench.ui.workspace_signals import QtWorkspace
 
+STATUS_MS = 6000
 DOCK_AREAS = {LEFT: Qt.DockWidgetArea.LeftDockWidgetArea, RIGHT: Qt.DockWidgetArea.RightDockWidgetArea,
               BOTTOM: Qt.DockWidgetArea.BottomDockWidgetArea}
 
@@ -56,9 +57,10 @@ class MainWindow(QMainWindow):
         self.tabs: list[Panel] = []
         self.docks: list[QDockWidget] = []
         self._deferred_tasks: dict[Panel, tuple[str, ...]] = {}
+        self.setTabPosition(DOCK_AREAS[RIGHT], QTabWidget.TabPosition.East)  # room for every dock's title
         for entry in PANELS:
             self.add_panel(entry)
-        self._tabify_right_docks()
+        self._raise_first_right_dock()
 
         self.images = image_io.ImageOpener(self, self.settings)
         self.images.opened.connect(self.workspace.set_image)
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         else:
             panel = self._build(panel_class(entry) if isinstance(entry, str) else entry)
         panel.message.connect(self.status.show_note)
+        panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
         panel.raiseRequested.connect(lambda p=panel: self._raise(p))
         self.panels.append(panel)
         if panel.area == TAB:
@@ -89,7 +92,8 @@ class MainWindow(QMainWindow):
             dock = QDockWidget(panel.title, self)
             dock.setObjectName(panel.object_name or type(panel).__name__)
             dock.setWidget(panel)
-            self.addDockWidget(DOCK_AREAS.get(panel.area, DOCK_AREAS[RIGHT]), dock)
+            if not self.restoreDockWidget(dock):   # a plugin's dock goes back where the user left it
+                self._place(dock, DOCK_AREAS.get(panel.area, DOCK_AREAS[RIGHT]))
             self.docks.append(dock)
             if hasattr(self, "_docks_menu"):
                 self._docks_menu.addAction(dock.toggleViewAction())
@@ -112,10 +116,14 @@ class MainWindow(QMainWindow):
     def current_panel(self) -> Panel:
         return self.views.currentWidget()
 
-    def _tabify_right_docks(self) -> None:
+    def _place(self, dock: QDockWidget, area: Qt.DockWidgetArea) -> None:
+        neighbour = next((d for d in self.docks if self.dockWidgetArea(d) == area), None)
+        self.addDockWidget(area, dock)
+        if area == DOCK_AREAS[RIGHT] and neighbour is not None:
+            self.tabifyDockWidget(neighbour, dock)   # the right-hand docks share one tabbed column
+
+    def _raise_first_right_dock(self) -> None:
         right = [d for d in self.docks if self.dockWidgetArea(d) == DOCK_AREAS[RIGHT]]
-        for dock in right[1:]:
-            self.tabifyDockWidget(right[0], dock)
         if right:
             right[0].raise_()
 
@@ -127,13 +135,9 @@ class MainWindow(QMainWindow):
                 continue
             known.add(cls)
             try:
-                panel = self.add_panel(cls)
+                self.add_panel(cls)
             except Exception as exc:  # a broken plugin panel is reported and skipped
                 self.status.show_error(f"plugin panel {cls.__name__} was skipped: {type(exc).__name__}: {exc}")
-                continue
-            if panel.area == RIGHT and self.docks:
-                self.tabifyDockWidget(self.docks[0] if self.dockWidgetArea(self.docks[0]) == DOCK_AREAS[RIGHT]
-                                      else self.docks[-1], self.docks[-1])
 
     def _raise(self, panel: Panel) -> None:
         if panel.area == TAB:

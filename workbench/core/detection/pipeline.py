@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
@@ -25,8 +25,7 @@ from torch import nn
 
 from workbench.core.geometry import Geometry
 from workbench.core.hooks import capture_outputs
-from workbench.core.results import Detections
-from workbench.core.results.detections import DetectionPipeline, PipelineStages, _empty_boxes, replay_nms  # noqa: F401
+from workbench.core.results.detections import DetectionPipeline, PipelineStages, empty_boxes
 
 # detections_per_img while collecting candidates: high enough never to cut any
 NO_LIMIT = 1_000_000
@@ -183,7 +182,7 @@ def to_image_pixels(p: ModelSpacePipeline, geometry: Geometry, image_hw: tuple[i
                     **result_fields: Any) -> DetectionPipeline:
     """Map every stage through ``geometry`` onto an image of ``image_hw``; masks become uint8."""
     def boxes(b: np.ndarray) -> np.ndarray:
-        return geometry.boxes_to_image(b, image_hw) if len(b) else _empty_boxes()
+        return geometry.boxes_to_image(b, image_hw) if len(b) else empty_boxes()
 
     masks = None
     if p.masks is not None:

@@ -162,7 +162,7 @@ class DetectionDisplay:
         """Pre-NMS indices kept by class-wise NMS at ``iou``, highest score first, cut as the model cuts."""
         key = round(float(iou), 4)
         if key not in self._replays:
-            from workbench.core.detection.pipeline import replay_nms
+            from workbench.core.results.detections import replay_nms
             keep = replay_nms(self.pre_boxes, self.pre_scores, self.pre_labels, key)
             self._replays[key] = keep[: self.max_detections] if self.max_detections else keep
         return self._replays[key]

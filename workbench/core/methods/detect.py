@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.core.context import Context
-from workbench.core.detection.pipeline import DetectionPipeline, capture_pipeline, to_image_pixels
+from workbench.core.detection.pipeline import capture_pipeline, to_image_pixels
+from workbench.core.results import DetectionPipeline
 from workbench.core.params import as_dict, param
 from workbench.core.registry import Method
 

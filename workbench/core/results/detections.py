@@ -9,7 +9,7 @@ import numpy as np
 from workbench.core.results.base import Detections
 
 
-def _empty_boxes() -> np.ndarray:
+def empty_boxes() -> np.ndarray:
     return np.zeros((0, 4), np.float32)
 
 
@@ -25,9 +25,9 @@ def _empty_labels() -> np.ndarray:
 class PipelineStages:
     """What a detector did before its final boxes: region proposals with their objectness
     (two-stage models), the per-class candidates that went into NMS, and how it was run."""
-    proposals: np.ndarray = field(default_factory=_empty_boxes)
+    proposals: np.ndarray = field(default_factory=empty_boxes)
     proposal_scores: np.ndarray = field(default_factory=_empty_scores)
-    pre_nms_boxes: np.ndarray = field(default_factory=_empty_boxes)
+    pre_nms_boxes: np.ndarray = field(default_factory=empty_boxes)
     pre_nms_scores: np.ndarray = field(default_factory=_empty_scores)
     pre_nms_labels: np.ndarray = field(default_factory=_empty_labels)
     nms_threshold: float | None = None

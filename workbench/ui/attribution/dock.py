@@ -22,6 +22,7 @@ from workbench.core.attribution.display import DEFAULT_CLIP, MODES, DisplayOptio
 from workbench.core.attribution.methods import attribution_methods
 from workbench.core.canvas_layers import HeatmapLayer
 from workbench.core.renderers import IMAGE
+from workbench.ui.method_combo import MethodCombo
 from workbench.ui.forms import ParamsForm
 from workbench.ui.panel import RIGHT, Panel
 
@@ -69,8 +70,7 @@ class AttributionPanel(Panel):
 
         self.table = class_table(TOP_K)
         self.target_label = QLabel()
-        self.method = QComboBox()
-        self.method.setObjectName("attributionMethod")
+        self.method = MethodCombo("attributionMethod")
         self.form = ParamsForm()
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("attributionRun")
@@ -140,18 +140,13 @@ class AttributionPanel(Panel):
         return DisplayOptions(self.mode.currentData(), self.clip.value(), self.shared.isChecked())
 
     def method_names(self) -> list[str]:
-        return [self.method.itemData(i) for i in range(self.method.count()) if self.method.itemData(i)]
+        return self.method.names()
 
     def select_method(self, name: str) -> None:
-        index = self.method.findData(name)
-        if index < 0:
-            raise KeyError(f"attribution method {name!r} is not available for this model")
-        self.method.setCurrentIndex(index)
+        self.method.select(name, "attribution method")
 
     def current_method(self) -> Any:
-        name = self.method.currentData()
-        registry = self.workspace.registry if self.workspace is not None else None
-        return registry.get(name) if name and registry is not None and name in registry else None
+        return self.method.current(self.workspace.registry if self.workspace is not None else None)
 
     def current_result(self) -> Any:
         return self.heatmap
@@ -322,21 +317,10 @@ class AttributionPanel(Panel):
         self._select_target_row()
 
     def _refresh_methods(self) -> None:
-        current = self.method.currentData()
         ws = self.workspace
         registry = ws.registry if ws is not None else None
         methods = attribution_methods(registry, ws.handle.task if ws is not None and ws.handle is not None else None)
-        self.method.blockSignals(True)
-        self.method.clear()
-        for m in methods:
-            self.method.addItem(m.title or m.name, m.name)
-            self.method.setItemData(self.method.count() - 1, m.description, Qt.ItemDataRole.ToolTipRole)
-        if not methods:
-            self.method.addItem("(no attribution methods)" if registry is not None else "(loading methods…)")
-        index = self.method.findData(current) if current else -1
-        self.method.setCurrentIndex(max(index, 0))
-        self.method.blockSignals(False)
-        self._on_method_changed()
+        self.method.fill(methods, "(no attribution methods)" if registry is not None else "(loading methods…)")
         self.run_button.setEnabled(bool(methods))
 
     def _on_method_changed(self, *_: Any) -> None:

@@ -235,7 +235,7 @@ class DetectionPanel(Panel):
         text = self.box_text(layer_id, index)
         if text is None:
             return
-        self.message.emit(text)
+        self.statusMessage.emit(text)
         if layer_id == self.layer_id("detections"):
             self.select_row(index)
 

@@ -234,7 +234,7 @@ class RegionPanel(Panel):
         if self.sender() is self._explain_ticket and isinstance(result, Heatmap):
             self.heatmap = result
             self._show_heatmap(result)
-            self.message.emit(result.title)
+            self.statusMessage.emit(result.title)
             self.explained.emit(result)
 
     def _on_explain_finished(self) -> None:
