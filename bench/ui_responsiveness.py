@@ -128,7 +128,6 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     engine = Engine(device=args.device)
-    engine.failed.connect(lambda key, msg: print(f"job failed: {msg}", file=sys.stderr))
     heartbeat = Heartbeat()
     try:
         idle = measure_idle(heartbeat, int(args.seconds * 1000))
@@ -139,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         warm = heartbeat.stop()
 
         heartbeat.start()
-        engine.submit("bench", conv_job(args.seconds, args.torch_threads))
-        forwards, threads = wait_for(engine.done, int(args.seconds * 1000) + 30_000)[1]
+        ticket = engine.submit("bench", conv_job(args.seconds, args.torch_threads))
+        ticket.failed.connect(lambda msg: print(f"job failed: {msg}", file=sys.stderr))
+        forwards, threads = wait_for(ticket.done, int(args.seconds * 1000) + 30_000)[0]
         busy = heartbeat.stop()
     finally:
         engine.shutdown(5000)
