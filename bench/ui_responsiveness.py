@@ -3,10 +3,11 @@
 A 10 ms QTimer heartbeat on the UI thread records its lag (actual interval minus 10 ms) while the
 worker runs conv forwards on a 1x3x224x224 input for a few seconds. Budget: worst lag <= 20 ms.
 The lag is also measured with the UI idle (the machine's own noise) and while the worker
-imports torch (warm_up), for context. torch threads are the engine's (every core but one);
+imports torch (warm_up), with its own budget of 20 ms too; --plain-torch-import measures a plain
+``import torch`` there instead, to compare. torch threads are the engine's (every core but one);
 --torch-threads overrides them to compare.
 
-    python bench/ui_responsiveness.py [--seconds 5] [--device auto] [--torch-threads N]
+    python bench/ui_responsiveness.py [--seconds 5] [--device auto] [--torch-threads N] [--plain-torch-import]
 """
 from __future__ import annotations
 
@@ -110,8 +111,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary(name: str, lags: list[float]) -> str:
     if not lags:
-        return f"{name:<22} (over before the first beat)"
-    return (f"{name:<22} worst {max(lags):6.2f} ms   p95 {percentile(lags, 95):6.2f} ms   "
+        return f"{name:<28} (over before the first beat)"
+    return (f"{name:<28} worst {max(lags):6.2f} ms   p95 {percentile(lags, 95):6.2f} ms   "
             f"p50 {percentile(lags, 50):6.2f} ms   beats {len(lags)}")
 
 
@@ -122,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--torch-threads", type=int, default=0, help="0: torch's default")
     parser.add_argument("--switch-interval-ms", type=float, default=0.0,
                         help="Python's GIL switch interval; 0: leave it as it is")
+    parser.add_argument("--plain-torch-import", action="store_true",
+                        help="the worker imports torch as a plain import, holding the interpreter lock")
     args = parser.parse_args(argv)
+    if args.plain_torch_import:
+        from workbench.engine import worker
+        worker.import_torch_sparing_the_ui = lambda: None   # the device choice imports torch plainly
     if args.switch_interval_ms:
         sys.setswitchinterval(args.switch_interval_ms / 1000)
 
@@ -149,11 +155,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{sys.getswitchinterval() * 1000:g} ms, "
           f"{forwards} forwards of 1x3x224x224 in {args.seconds:g} s, budget {BUDGET_MS:g} ms")
     print(summary("UI idle (noise)", idle))
-    print(summary("worker imports torch", warm))
+    print(summary("worker imports torch" + (" (plain)" if args.plain_torch_import else ""), warm))
     print(summary("worker runs the job", busy))
-    ok = max(busy) <= BUDGET_MS
-    print(f"{'PASS' if ok else 'FAIL'}: worst lag while the job runs {max(busy):.2f} ms "
-          f"= {max(busy) / BUDGET_MS:.2f} x budget")
+    ok = True
+    for what, lags in (("the worker imports torch", warm), ("the job runs", busy)):
+        worst = max(lags, default=0.0)
+        ok = ok and worst <= BUDGET_MS
+        print(f"{'PASS' if worst <= BUDGET_MS else 'FAIL'}: worst lag while {what} {worst:.2f} ms "
+              f"= {worst / BUDGET_MS:.2f} x budget")
     del app
     return 0 if ok else 1
 

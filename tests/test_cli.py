@@ -1,8 +1,10 @@
 """The CLI as users call it: a separate process, real files out."""
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -120,3 +122,85 @@ def test_scores_without_a_card_show_one_column_and_refuse_when_empty(tmp_path):
     assert non_blank(render.export_result(result, None, tmp_path / "s.png", scale=2.0))
     with pytest.raises(ValueError, match="npz"):
         render.export_result(Scores(values={"n": 3}), None, tmp_path / "e.png")
+
+
+@pytest.fixture
+def nothing_computed(monkeypatch):
+    """Fails the test if the CLI loads a model or runs a method."""
+    from workbench import api
+
+    def computed(*_args, **_kwargs):
+        raise AssertionError("the CLI computed before checking its outputs")
+    monkeypatch.setattr(api, "load_model", computed)
+    monkeypatch.setattr(api, "run", computed)
+
+
+@pytest.mark.parametrize("outputs, fragment", [
+    (("--out", "f.gif"), "--out: cannot export 'f.gif': unsupported format '.gif'"),
+    (("--npz", "f.npy"), "--npz 'f.npy': the arrays file must end in .npz"),
+    (("--npz", "f.png", "--out", "f.png"), "--npz 'f.png': the arrays file must end in .npz"),
+    (("--npz", "nowhere/f.npz"), "--npz: cannot write nowhere/f.npz: the folder nowhere does not exist"),
+    (("--out", "f.png", "--scale", "0"), "--scale must be a positive number, not 0.0"),
+    (("--out", "in.png", "--image", "in.png"), "--out in.png would overwrite --image in.png"),
+    (("--npz", "in.npz", "--image", "in.json"), "the params file of --npz in.json would overwrite --image in.json"),
+    (("--npz", "m.npz", "--model", "file:m.json?input=64x64"),
+     "the params file of --npz m.json would overwrite --model m.json"),
+    (("--npz", "m.npz", "--model", "torchvision:resnet18?weights=m.json"),
+     "the params file of --npz m.json would overwrite the weights of --model m.json"),
+    (("--out", "f.png", "--set", "n"), "--set takes k=v, got 'n'"),
+])
+def test_outputs_are_checked_before_anything_is_computed(capsys, monkeypatch, tmp_path, nothing_computed,
+                                                         outputs, fragment):
+    from workbench import cli
+    monkeypatch.chdir(tmp_path)
+    for name in ("in.png", "in.json", "m.json"):
+        (tmp_path / name).write_bytes(b"an input that must survive")
+    args = ["run", "fid", "--model", "zoo:digits-dcgan", *outputs]
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"workbench run: {fragment}") and err.count("\n") == 1, err
+    assert sorted(os.listdir(tmp_path)) == ["in.json", "in.png", "m.json"]
+    assert all(p.read_bytes() == b"an input that must survive" for p in tmp_path.iterdir())
+
+
+def test_a_wrong_suffix_fails_fast_on_a_slow_method(tmp_path):
+    started = time.monotonic()
+    out = workbench("run", "fid", "--model", "zoo:digits-dcgan", "--set", "n=100000", "--npz",
+                    str(tmp_path / "f.npz"), "--out", str(tmp_path / "f.bmp"))
+    assert out.returncode == 2 and "unsupported format '.bmp'" in out.stderr
+    assert time.monotonic() - started < 60        # fid of 100,000 samples takes many minutes
+    assert os.listdir(tmp_path) == []
+
+
+def _run_occlusion(capsys, monkeypatch, tty, *extra):
+    from workbench import cli
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty, raising=False)
+    code = cli.main(["run", "occlusion", "--model", "zoo:shapes-cnn", "--image", "sample:shapes-0",
+                     "--set", "window=16", "--set", "stride=8", *extra])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert json.loads(out.out)["method"] == "occlusion"
+    return out.err
+
+
+def test_a_terminal_gets_a_progress_bar_with_rate_and_time_left(capsys, monkeypatch):
+    err = _run_occlusion(capsys, monkeypatch, True)
+    assert re.search(r"occlusion 100%\|█+\| \d\d:\d\d<00:00, [\d.]+%/s, occlusion: \d+/\d+ windows", err), err
+
+
+@pytest.mark.parametrize("tty, extra", [(False, ()), (True, ("--quiet",))])
+def test_no_terminal_or_quiet_gets_no_progress_text(capsys, monkeypatch, tty, extra):
+    assert _run_occlusion(capsys, monkeypatch, tty, *extra) == ""
+
+
+def test_script_redraws_the_figure_from_its_arrays(tmp_path):
+    out = workbench("run", "saliency", "--model", "zoo:shapes-cnn", "--image", "sample:shapes-2",
+                    "--script", str(tmp_path / "fig.py"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "fig.figure.npz").is_file()
+    drawn = subprocess.run([sys.executable, str(tmp_path / "fig.py"), "--out", str(tmp_path / "fig.png")],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    assert non_blank(tmp_path / "fig.png")
+    with np.load(tmp_path / "fig.figure.npz") as saved:
+        assert json.loads(str(saved["params"]))["method"] == "saliency"

@@ -1,10 +1,12 @@
 """The public surface for scripts, notebooks and plugins (stable)."""
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from workbench.core.context import Cancelled, Progress
 from workbench.core.metrics import fid, inception_score, kid
 from workbench.core.results import Result
 
@@ -14,27 +16,57 @@ __all__ = ["load_model", "load_image", "run", "fid", "kid", "inception_score"]
 def load_model(model_id: str, *, trust_pickle: bool = False):
     """A ModelHandle for ``zoo:NAME``, ``torchvision:NAME[?weights=...]`` or ``file:PATH``."""
     from workbench.core.sources import load_model as _load
-    return _load(model_id, trust_pickle=trust_pickle)
+    with _clean_errors(f"cannot load model {model_id!r}"):
+        return _load(model_id, trust_pickle=trust_pickle)
 
 
 def load_image(path: str) -> np.ndarray:
     """An RGB uint8 HxWx3 array from a path or ``sample:NAME``."""
     from workbench.core.samples import resolve_image
-    return resolve_image(str(path))
+    with _clean_errors(f"cannot read image {str(path)!r}"):
+        return resolve_image(str(path))
 
 
 def run(method: str, model: Any, image: np.ndarray | str | None = None, target: int | str | None = None,
-        device: str = "cpu", **params: Any) -> Result:
-    """Run a method by name on a model (handle or id) and an image (array, path or sample:NAME)."""
+        device: str = "cpu", on_progress: Callable[[Progress], None] | None = None, **params: Any) -> Result:
+    """Run a method by name on a model (handle or id) and an image (array, path or sample:NAME).
+
+    A device that is not on this machine (``cuda`` without a GPU) runs on the CPU and says so with
+    a ``core.devices.DeviceFallbackWarning``; an unknown device name is a ValueError.
+    """
+    import warnings
+
+    from workbench.core.devices import DeviceFallbackWarning, device_or_cpu
     from workbench.core.runner import context, run_method
     from workbench.plugins import default_registry
+    chosen, notice = device_or_cpu(device)
     handle = load_model(model) if isinstance(model, str) else model
     if isinstance(image, str):
         image = load_image(image)
-    if device == "auto":
-        import torch
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    handle.to(device)
+    if notice:
+        warnings.warn(notice, DeviceFallbackWarning, stacklevel=2)
+    handle.to(chosen)
     index = handle.class_index(target) if target is not None else None
     method_obj = default_registry().get(method)
-    return run_method(method_obj, context(handle, image, device=device, target=index), params)
+    with _clean_errors(f"{method} on {handle.id} failed", {"target": target, **params}):
+        return run_method(method_obj, context(handle, image, device=chosen, target=index), params,
+                          on_progress=on_progress)
+
+
+# what the workbench raises for bad input, with messages that name the file or parameter at fault
+CLEAN_ERRORS = (ValueError, KeyError, OSError, Cancelled)
+
+
+@contextmanager
+def _clean_errors(what: str, given: dict[str, Any] | None = None) -> Iterator[None]:
+    """Any other exception (a torch RuntimeError, cv2.error, IndexError, a damaged zip, even
+    SystemExit from a plugin's method; Ctrl+C aside) becomes a ValueError that says ``what`` failed, with the
+    parameters given, and keeps the original as its cause."""
+    try:
+        yield
+    except (KeyboardInterrupt, *CLEAN_ERRORS):
+        raise
+    except BaseException as exc:
+        from workbench.plugins import describe_failure
+        shown = ", ".join(f"{k}={v!r}" for k, v in (given or {}).items() if v is not None)
+        raise ValueError(f"{what}{f' ({shown})' if shown else ''}: {describe_failure(exc)}") from exc

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
-from typing import Sequence
+import traceback
+from typing import Callable, Sequence
 
 REPORT_ENV = "WORKBENCH_REPORT_STARTUP"
+DEBUG_ENV = "WORKBENCH_DEBUG"      # tracebacks on the console, for developers
 DEMO_MODEL = "zoo:shapes-cnn"
 DEMO_SAMPLE = "shapes-0"
 DEMO_METHOD = "activations"
@@ -15,10 +18,13 @@ DEMO_METHOD = "activations"
 
 def main(argv: Sequence[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
-    from workbench import cli
-    if cli.is_cli(argv):
-        sys.exit(cli.main(argv))
-    sys.exit(run_gui(argv))
+    try:
+        from workbench import cli
+        if cli.is_cli(argv):
+            sys.exit(cli.main(argv))
+        sys.exit(run_gui(argv))
+    except KeyboardInterrupt:      # Ctrl+C before a command's own handling began
+        sys.exit(130)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,8 +53,10 @@ def run_gui(argv: Sequence[str]) -> int:
     from workbench.engine import Engine
     from workbench.ui.window import MainWindow
 
+    console_logging()
     engine = Engine(device=args.device)
     window = MainWindow(engine)
+    install_excepthook(window.status.show_error)
     started: list[object] = []   # holds the Demo, which must live as long as the window
 
     def start_once() -> None:
@@ -63,6 +71,60 @@ def run_gui(argv: Sequence[str]) -> int:
         QTimer.singleShot(1500, start_once)
     window.show()
     return app.exec()
+
+
+def debugging() -> bool:
+    return bool(os.environ.get(DEBUG_ENV))
+
+
+def error_line(exc: BaseException) -> str:
+    from workbench.engine.worker import one_line
+    return one_line(exc)
+
+
+class OneLineFormatter(logging.Formatter):
+    """A log record as one line: its message and, for a failure, the exception's first line; the
+    traceback only while debugging (the window shows the user a notice of its own)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if debugging():
+            return super().format(record)
+        line = f"workbench: {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            line += f": {error_line(record.exc_info[1])}"
+        return line
+
+
+def console_logging() -> logging.Handler:
+    """The workbench's warnings and errors on stderr, one line each (``OneLineFormatter``)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(OneLineFormatter("%(name)s: %(message)s"))
+    logging.getLogger("workbench").addHandler(handler)
+    return handler
+
+
+def install_excepthook(notify: Callable[[str], None] | None = None) -> Callable:
+    """An exception that escapes a Qt slot becomes one line on stderr and a notice in the window
+    (its traceback only while debugging); returns the hook it replaced."""
+    previous = sys.excepthook
+
+    def hook(kind: type, exc: BaseException, tb: object) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            return previous(kind, exc, tb)
+        if debugging():
+            traceback.print_exception(kind, exc, tb)
+        else:
+            print(f"workbench: unexpected error: {error_line(exc)} (WORKBENCH_DEBUG=1 shows where)",
+                  file=sys.stderr)
+        if notify is not None:
+            try:
+                notify(f"Unexpected error: {error_line(exc)}")
+            except Exception:  # the window may be closing; the console line is enough
+                pass
+
+    sys.excepthook = hook
+    return previous
 
 
 def start(window, args: argparse.Namespace) -> "Demo | None":

@@ -3,8 +3,8 @@
 A plugin is a module exposing ``setup(registry)``; it adds methods with ``registry.add`` and
 result types with ``workbench.core.renderers.RENDERERS.add``. It may also expose ``panels()``,
 the Panel classes it adds to the window, and ``samples()``, a dict of sample image names to
-functions that make them. A plugin that fails to import or set up is reported and skipped;
-the rest goes on.
+functions that make them. A plugin that fails to import or set up is reported and skipped,
+leaving nothing of itself registered; the rest goes on.
 """
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 import sys
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from workbench.core.methods import builtin_methods
 from workbench.core.registry import Registry
@@ -65,23 +67,94 @@ def _entry_point_plugins() -> list[tuple[str, Callable[[], object]]]:
 
 
 def load_plugins(registry: Registry) -> list[str]:
-    """Run every plugin's setup against the registry; returns one message per plugin that failed."""
+    """Run every plugin's setup against the registry; returns one message per plugin that failed.
+
+    A plugin is set up all or nothing: its methods are added to a copy of the registry and its
+    renderers and samples undone if anything after them fails, so a plugin that raises (anything,
+    ``SystemExit`` included) leaves no trace but its message. Ctrl+C still stops the program."""
     errors = []
     for label, load in _entry_point_plugins() + _folder_plugins():
         try:
-            target = load()
-            setup = target if callable(target) and not hasattr(target, "setup") else getattr(target, "setup", None)
-            if setup is None:
-                raise AttributeError("it has no setup(registry) function")
-            setup(registry)
-            if all(module is not target for _, module in _loaded):
-                _register_samples(target)
-                _loaded.append((label, target))
-        except Exception as exc:  # a broken plugin must not take the app down
-            msg = f"plugin {label} was skipped: {type(exc).__name__}: {exc}"
+            _install(load, registry, label)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a broken plugin must not take the app down, whatever it raises
+            msg = f"plugin {label} was skipped: {describe_failure(exc)}"
             log.warning(msg)
             errors.append(msg)
     return errors
+
+
+def _install(load: Callable[[], object], registry: Registry, label: str) -> None:
+    target = load()
+    setup = target if callable(target) and not hasattr(target, "setup") else getattr(target, "setup", None)
+    if not callable(setup):
+        raise AttributeError("it has no setup(registry) function")
+    scratch = Registry()
+    for method in registry:
+        scratch.add(method)
+    first_time = all(module is not target for _, module in _loaded)
+    with _renderers_undone_on_failure():
+        setup(scratch)
+        if first_time:
+            _register_samples(target)
+    for method in scratch:      # only now, with nothing left that can fail
+        if method.name not in registry:
+            registry.add(method)
+    if first_time:
+        _loaded.append((label, target))
+
+
+def describe_failure(exc: BaseException, limit: int = 300) -> str:
+    """One line for a failure: the exception type and the line of its text that says what went
+    wrong (a TorchScript error's first line only says that an operation failed; its last
+    ``SomeError: ...`` line says which), at most ``limit`` characters."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    nested = [m.group(1) for line in lines[1:] if (m := _NESTED_ERROR.match(line))]
+    text = nested[-1] if nested else lines[0] if lines else ""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+_NESTED_ERROR = re.compile(r"^[\w.]*(?:Error|Exception): (.+)$")
+
+
+@contextmanager
+def _renderers_undone_on_failure() -> Iterator[None]:
+    """Within the block, every ``RENDERERS.add``/``remove`` is journalled; on an exception they are
+    undone in reverse, so the renderers are as before the block."""
+    from workbench.core.renderers import RENDERERS
+    add, remove = RENDERERS.add, RENDERERS.remove
+    undo: list[tuple[type, object]] = []
+
+    def previous(result_type: type) -> object:
+        return RENDERERS.for_type(result_type) if result_type in RENDERERS else None
+
+    def journal_add(result_type: type, renderer: object, replace: bool = False) -> None:
+        before = previous(result_type) if isinstance(result_type, type) else None
+        add(result_type, renderer, replace)
+        undo.append((result_type, before))
+
+    def journal_remove(result_type: type) -> None:
+        before = previous(result_type)
+        remove(result_type)
+        undo.append((result_type, before))
+
+    RENDERERS.add, RENDERERS.remove = journal_add, journal_remove
+    try:
+        yield
+    except BaseException:
+        for result_type, before in reversed(undo):
+            if before is None:
+                remove(result_type)
+            else:
+                add(result_type, before, replace=True)
+        raise
+    finally:
+        del RENDERERS.add, RENDERERS.remove     # the class's own methods again
 
 
 def default_registry() -> Registry:
@@ -102,10 +175,24 @@ def plugin_errors() -> list[str]:
 
 
 def _register_samples(plugin: object) -> None:
-    from workbench.core.samples import register_sample
+    """The plugin's ``samples()``, all registered or (when one is refused) none."""
+    from workbench.core import samples
     make_all = getattr(plugin, "samples", None)
-    for name, make in (make_all() if callable(make_all) else {}).items():
-        register_sample(name, make)
+    found = make_all() if callable(make_all) else {}
+    if not isinstance(found, dict):
+        raise TypeError(f"samples() returned {type(found).__name__}, not a dict of name -> function")
+    for name, make in found.items():
+        if not isinstance(name, str) or not callable(make):
+            raise TypeError(f"sample {name!r}: expected a name and a function that makes the image")
+    added: list[str] = []
+    try:
+        for name, make in found.items():
+            samples.register_sample(name, make)
+            added.append(name.strip().lower())
+    except BaseException:
+        for key in added:
+            samples.unregister_sample(key)
+        raise
 
 
 def plugin_panels() -> list[type]:
@@ -116,9 +203,11 @@ def plugin_panels() -> list[type]:
         if not callable(panels):
             continue
         try:
-            found.extend(panels())
-        except Exception as exc:  # a broken plugin must not take the window down
-            msg = f"plugin {label}: its panels were skipped: {type(exc).__name__}: {exc}"
+            found.extend(list(panels()))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a broken plugin must not take the window down
+            msg = f"plugin {label}: its panels were skipped: {describe_failure(exc)}"
             log.warning(msg)
             _errors.append(msg)
     return found

@@ -54,6 +54,16 @@ def test_folder_is_refused(tmp_path):
         load_image(tmp_path)
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs POSIX pipes")
+def test_devices_and_pipes_are_not_read(tmp_path):
+    import os
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(ImageError, match="is not a regular file"):
+            load_image(path)
+
+
 def test_zero_byte_file(tmp_path):
     path = tmp_path / "empty.png"
     path.write_bytes(b"")
@@ -267,3 +277,127 @@ def test_as_rgb_conventions():
         as_rgb(np.zeros((2, 2, 2), np.uint8))
     with pytest.raises(ImageError, match="NaN"):
         as_rgb(np.array([[np.nan]]))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_turns_the_picture_as_pillow_does(tmp_path, orientation):
+    from PIL import ImageOps
+    rgb = np.zeros((6, 10, 3), np.uint8)
+    rgb[:2, :3] = (255, 0, 0)      # a red top-left corner and a green right edge
+    rgb[:, 9] = (0, 255, 0)
+    im = Image.fromarray(rgb)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"turned{orientation}.png"
+    im.save(path, exif=exif)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+    out = load_image(path)
+    assert out.shape == ((10, 6, 3) if orientation >= 5 else (6, 10, 3))
+    np.testing.assert_array_equal(out, expected)
+    assert out.flags.c_contiguous and out.flags.writeable
+
+
+def test_decoding_memory_is_budgeted_from_the_header_and_named(tmp_path):
+    from workbench.core.images import DEFAULT_MAX_BYTES, decoded_bytes
+    assert decoded_bytes(100, 10, "RGBA") == 100 * 10 * (4 + 3)    # Pillow's pixels + the RGB array
+    assert decoded_bytes(100, 10, "I;16") == 100 * 10 * (2 + 3)
+    assert decoded_bytes(100, 10, "L") == 100 * 10 * (1 + 3)
+    assert decoded_bytes(8000, 8000, "RGBA") <= DEFAULT_MAX_BYTES   # every image within the pixel limit fits
+    path = tmp_path / "wide.png"
+    path.write_bytes(_with_declared_size(_png_bytes(np.zeros((8, 8, 3), np.uint8)), 4000, 2500))
+    start = time.perf_counter()
+    with pytest.raises(ImageError, match=r"wide.png is 4000x2500 pixels in RGB mode: decoding it takes "
+                                         r"about 70 MB, more than the limit of 50 MB"):
+        load_image(path, max_bytes=50_000_000)
+    assert time.perf_counter() - start < 0.5
+
+
+def _encoded(array: np.ndarray, mode: str | None = None, fmt: str = "PNG", **options) -> bytes:
+    im = Image.fromarray(array) if mode is None else Image.fromarray(array).convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+def _ramp(h: int = 2000, w: int = 2000) -> np.ndarray:
+    return np.tile(np.arange(w, dtype=np.uint32) % 256, (h, 1)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("kind", ["RGB", "RGBA", "LA", "P", "I;16", "F", "I", "CMYK"])
+def test_decoding_holds_one_rgb_array_and_small_bands(kind):
+    import tracemalloc
+    g = _ramp()
+    data = {"RGB": lambda: _encoded(np.stack([g] * 3, -1)),
+            "RGBA": lambda: _encoded(np.stack([g] * 4, -1)),
+            "LA": lambda: _encoded(np.stack([g] * 2, -1)),
+            "P": lambda: _encoded(g % 3, "P", transparency=1),
+            "I;16": lambda: _encoded(g.astype(np.uint16) * 200),
+            "F": lambda: _encoded(g.astype(np.float32) * 3.5, fmt="TIFF"),
+            "I": lambda: _encoded(g.astype(np.int32) * 1000 - 5, fmt="TIFF"),
+            "CMYK": lambda: _encoded(np.stack([g] * 3, -1), "CMYK", fmt="JPEG")}[kind]()
+    assert Image.open(io.BytesIO(data)).mode == kind
+    tracemalloc.start()
+    try:
+        out = load_image_bytes(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (2000, 2000, 3)
+    # beyond the 12 MB result, only a band at a time (whole-image float, 16-bit or 32-bit copies: 12-180 MB)
+    assert peak - out.nbytes < 8_000_000, f"{kind}: {(peak - out.nbytes) / 1e6:.1f} MB beyond the result"
+
+
+def test_in_memory_arrays_are_converted_in_bands():
+    import tracemalloc
+    rng = np.random.default_rng(0)
+    for array in (rng.random((2000, 2000)), rng.random((2000, 2000, 4)).astype(np.float32),
+                  rng.integers(0, 65536, (2000, 2000, 3)).astype(np.uint16)):
+        tracemalloc.start()
+        try:
+            out = as_rgb(array)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert out.shape == (2000, 2000, 3)
+        assert peak - out.nbytes < 12_000_000, f"{array.dtype} {array.shape}: {(peak - out.nbytes) / 1e6:.1f} MB"
+
+
+def test_values_are_scaled_by_the_whole_image_range_across_bands():
+    tall = np.zeros((3000, 200), np.float32)   # several bands; the extremes are in the first and last
+    tall[0, 0], tall[-1, -1], tall[1500, 7] = -2.0, 6.0, 2.0
+    out = as_rgb(tall)
+    assert out[0, 0, 0] == 0 and out[-1, -1, 0] == 255 and out[1500, 7, 0] == 128 and out[5, 5, 0] == 64
+    with pytest.raises(ImageError, match="NaN"):
+        bad = tall.copy()
+        bad[2999, 0] = np.nan
+        as_rgb(bad)
+    ints = np.zeros((3000, 200), np.int32)
+    ints[-1, -1] = 70000            # beyond 16 bits: stretched from 0 to 70000
+    assert as_rgb(ints)[-1, -1, 0] == 255 and as_rgb(ints)[0, 0, 0] == 0
+
+
+def test_rgba_compositing_is_exact_for_every_colour_and_alpha():
+    c, a = np.meshgrid(np.arange(256), np.arange(256))
+    rgba = np.stack([c, c, c, a], -1).astype(np.uint8)
+    expected = (c * a + 255 * (255 - a) + 127) // 255
+    np.testing.assert_array_equal(as_rgb(rgba)[..., 1], expected)
+
+
+def test_an_image_just_under_the_limit_costs_its_decoded_size_in_memory(tmp_path):
+    """Peak RSS of a fresh process loading a 16 Mpx solid RGBA PNG (a few kB on disk)."""
+    import subprocess
+    import sys
+    path = tmp_path / "solid.png"
+    Image.new("RGBA", (4000, 4000), (200, 30, 60, 128)).save(path)
+    assert path.stat().st_size < 200_000
+    code = ("import resource, sys\n"
+            "from workbench.core.images import decoded_bytes, load_image\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "out = load_image(sys.argv[1])\n"
+            "grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024\n"
+            "print(grew, decoded_bytes(4000, 4000, 'RGBA'), out.shape)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    grew, budget, shape = run.stdout.split(maxsplit=2)
+    assert shape.strip() == "(4000, 4000, 3)"
+    assert int(grew) < 1.25 * int(budget), f"grew {int(grew) / 1e6:.0f} MB for a {int(budget) / 1e6:.0f} MB budget"

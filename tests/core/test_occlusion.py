@@ -352,11 +352,42 @@ def test_method_runs_progressively_and_matches_captum():
 
 def test_method_default_window_and_bad_params():
     p = method.Params()
-    assert method.window_and_stride(p, 224, 224) == (16, 8)
+    # auto: about 1/8 of the short side, stride half of it (a 5 px window on 64 px was noise)
+    assert method.window_and_stride(p, 224, 224) == (28, 14)
+    assert method.window_and_stride(p, 64, 64) == (8, 4)
+    assert method.window_and_stride(p, 64, 200) == (8, 4)
+    assert method.window_and_stride(p, 8, 8) == (2, 1)
     with pytest.raises(ValueError):
         method.window_and_stride(method.Params(window=10, stride=11), 64, 64)
     with pytest.raises(ValueError):
         method.window_and_stride(method.Params(window=65), 64, 64)
+
+
+def test_probability_score_matches_captum_on_softmax():
+    model, _, window, stride = case("tiny-resnet")
+    image = np.random.default_rng(2).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    handle = _handle(model, 40)
+    values = {"window": window, "stride": stride, "baseline": "mean"}
+    probs = runner.run_method(method.METHOD, runner.context(handle, image), {**values, "score": "probability"})
+    logits = runner.run_method(method.METHOD, runner.context(handle, image), values)
+    assert probs.params["score"] == "probability" and "probability" in probs.title
+    x = handle.preprocess(image)
+    base = baseline_tensor(x, "mean", window)
+    ref = captum_map(lambda t: torch.softmax(model(t), dim=1), x, window, stride, base, probs.target)
+    assert rel_diff(probs.attribution, ref) <= 1e-4
+    assert rel_diff(logits.attribution, captum_map(model, x, window, stride, base, logits.target)) <= 1e-4
+    # a drop in probability is at most 1, and the map differs from the logit map in shape, not only scale
+    assert np.abs(probs.attribution).max() <= 1.0
+    a, b = probs.attribution.ravel(), logits.attribution.ravel()
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.9999
+
+
+def test_an_unknown_score_is_refused():
+    model, _, window, stride = case("tiny-resnet")
+    handle = _handle(model, 40)
+    with pytest.raises(ValueError, match="score"):
+        runner.run_method(method.METHOD, runner.context(handle, np.zeros((40, 40, 3), np.uint8)),
+                          {"window": window, "stride": stride, "score": "odds"})
 
 
 def test_cancel_stops_the_sweep():

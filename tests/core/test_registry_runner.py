@@ -82,3 +82,21 @@ def test_methods_carry_their_kind_and_a_bad_kind_is_refused():
     assert kinds["gradcam"] == "attribution" and kinds["activations"] == "features"
     assert kinds["detect"] == kinds["explain_box"] == "detection" and kinds["segment"] == "segmentation"
     assert kinds["sample"] == "generative" and kinds["fid"] == "metrics"
+
+
+def test_run_method_checks_the_target_for_any_method_before_it_starts():
+    seen = []
+
+    def records(ctx, p):
+        seen.append(ctx.target)
+        return Heatmap(heatmap=np.zeros((2, 2), np.float32))
+
+    method = Method(name="records", tasks=("classify",), params=Steps, run=records, needs_image=False)
+    with pytest.raises(ValueError, match=r"target 5 is out of range: the model has 3 classes \(0-2\)"):
+        run_method(method, context(tiny_handle(), None, target=5))
+    with pytest.raises(ValueError, match="target -1 is out of range"):
+        run_method(method, context(tiny_handle(), None, target=-1))
+    assert seen == []
+    run_method(method, context(tiny_handle(), None, target=np.int64(2)))
+    run_method(method, context(tiny_handle(), None))
+    assert seen == [2, None] and type(seen[0]) is int

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -272,6 +273,80 @@ def test_unusable_metadata_is_named(tmp_path, metadata, message):
     from workbench.zoo.catalogue import ZOO
     path = tmp_path / "odd.safetensors"
     save_file(_state(ZOO["digits-cnn"].build()), str(path), metadata={"architecture": "zoo:digits-cnn", **metadata})
+    with pytest.raises(ModelLoadError, match=f"the metadata in {path} cannot be used: {message}"):
+        load_model(f"file:{path}")
+
+
+@pytest.mark.parametrize("size, message", [
+    ("100000", "input_size 100000 is not a whole number of pixels from 8 to 4096"),
+    ("0", "input_size 0 is not a whole number of pixels from 8 to 4096"),
+    ("[4, 224]", "input_size 4 is not a whole number of pixels from 8 to 4096"),
+    ("1e9", "input_size 1000000000.0 is not a whole number"),
+    ("true", "input_size True is not a size like 224 or [224, 224]"),
+    ("[32, 32.5]", "input_size 32.5 is not a whole number"),
+])
+def test_metadata_sizes_are_bounded_before_the_model_is_built(tmp_path, monkeypatch, size, message):
+    from workbench.core import sources
+    from workbench.zoo.catalogue import ZOO
+    path = tmp_path / "huge.safetensors"
+    save_file(_state(ZOO["digits-cnn"].build()), str(path), metadata={"architecture": "zoo:digits-cnn", "input_size": size})
+    load, built = sources.load_model, []
+    monkeypatch.setattr(sources, "load_model", lambda *a, **k: built.append(a))
+    with pytest.raises(ModelLoadError, match=f"the metadata in {path} cannot be used: {re.escape(message)}"):
+        load(f"file:{path}")
+    assert built == []
+
+
+@pytest.mark.parametrize("option, message", [
+    ("min_size=100000", "min_size 100000 is not a whole number of pixels from 8 to 4096 (in 'torchvision:"),
+    ("min_size=0", "min_size 0 is not a whole number of pixels from 8 to 4096"),
+    ("max_size=99999999999999999999", "max_size 99999999999999999999 is not a whole number"),
+])
+def test_detector_sizes_are_bounded_before_the_model_is_built(monkeypatch, option, message):
+    from torchvision import models as tv
+    built = []
+    monkeypatch.setattr(tv, "get_model", lambda *a, **k: built.append(a))
+    with pytest.raises(ModelLoadError, match=re.escape(message)):
+        load_model(f"torchvision:fcos_resnet50_fpn?weights=none&{option}")
+    assert built == []
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
+@pytest.mark.parametrize("query, message", [
+    ("?input=99999", r"cannot use \?input=99999 in 'file:.*': input 99999 is not a whole number of pixels from 8 to 4096"),
+    ("?input=16x0", r"input 0 is not a whole number of pixels"),
+    ("?input=abc", r"input 'abc' is not a number of pixels"),
+    ("?input=1x2x3", r"input .* is not a size like 224"),
+    ("?colour=red", r"cannot read 'colour=red' in 'file:.*': file: ids take only \?input=SIZE"),
+    ("?input=32&input=32", r"cannot read 'input=32'"),
+])
+def test_file_id_options_are_checked(tmp_path, query, message):
+    path = tmp_path / "net.pt"
+    torch.jit.save(torch.jit.trace(_seeded(TinyNet), torch.rand(1, 3, 16, 16)), str(path))
+    with pytest.raises(ModelLoadError, match=message):
+        load_model(f"file:{path}{query}")
+    assert load_model(f"file:{path}?input=40x48").geometry == Geometry((40, 48), "stretch")
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
+def test_torchscript_metadata_sizes_are_bounded(tmp_path):
+    path = tmp_path / "huge.pt"
+    torch.jit.save(torch.jit.trace(_seeded(TinyNet), torch.rand(1, 3, 16, 16)), str(path),
+                   _extra_files={"workbench.json": json.dumps({"input_size": [100000, 100000]})})
+    with pytest.raises(ModelLoadError, match=r"the metadata in .*huge.pt cannot be used: input_size 100000 is "
+                                             r"not a whole number of pixels from 8 to 4096"):
+        load_model(f"file:{path}")
+
+
+@pytest.mark.parametrize("metadata, message", [
+    ({"mean": "[0.5, 0.5]"}, r"mean \[0.5, 0.5\] needs 1 value or 3"),
+    ({"std": "[0, 1, 1]"}, r"std \[0.0, 1.0, 1.0\] must be above zero"),
+    ({"channels": "4"}, r"channels 4 must be 1 \(grey\) or 3 \(RGB\)"),
+])
+def test_unusable_normalisation_is_named(tmp_path, metadata, message):
+    from workbench.zoo.catalogue import ZOO
+    path = tmp_path / "odd.safetensors"
+    save_file(_state(ZOO["shapes-cnn"].build()), str(path), metadata={"architecture": "zoo:shapes-cnn", **metadata})
     with pytest.raises(ModelLoadError, match=f"the metadata in {path} cannot be used: {message}"):
         load_model(f"file:{path}")
 

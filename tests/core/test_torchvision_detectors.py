@@ -13,8 +13,7 @@ import torch
 from workbench.core.detection.pipeline import COCO_SKELETON, is_two_stage
 from workbench.core.methods.detect import METHOD
 from workbench.core.runner import context, run_method
-from workbench.core.canvas_layers import LinesLayer, PointsLayer
-from workbench.core.renderers import layers_for
+from workbench.core.canvas_layers import LinesLayer, PointsLayer, detection_layers
 from workbench.core.sources import DETECTION_INPUT, ModelLoadError, load_model
 
 MIN_SIZE = 96
@@ -108,7 +107,7 @@ def test_keypoints_are_drawn_with_the_coco_skeleton():
     _quick(handle.module)
     result = _detect(handle, _image())
     assert result.keypoint_names[0] == "nose" and result.skeleton == COCO_SKELETON
-    layers = {type(l): l for l in layers_for(result)}
+    layers = {type(l): l for l in detection_layers(result)}
     points, lines = layers[PointsLayer], layers[LinesLayer]
     n = len(result.boxes)
     assert len(points.points) == n * 17 and len(lines.segments) == n * len(COCO_SKELETON)

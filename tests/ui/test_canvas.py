@@ -50,7 +50,8 @@ def test_heatmap_item_gets_the_layer_lut_levels_and_opacity(canvas):
     g = canvas.graphics(lid)
     assert np.array_equal(g.image_item.lut, colormaps.lut("viridis"))
     assert list(g.image_item.levels) == [0.0, 2.0]
-    assert g.root.opacity() == pytest.approx(0.4)
+    # the opacity is the map's own, so the wash dimming the image under it keeps its own
+    assert g.image_item.opacity() == pytest.approx(0.4) and g.root.opacity() == 1.0
     layer.colormap, layer.levels = "inferno", (0.5, 1.5)
     canvas.update_layer(layer)
     assert np.array_equal(g.image_item.lut, colormaps.lut("inferno"))

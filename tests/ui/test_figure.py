@@ -222,3 +222,198 @@ def test_ensure_gui_app_creates_one_offscreen_app_for_the_cli(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert QImage(str(tmp_path / "cli.png")).width() == 512
+
+
+# --- colorbars: one number format per bar, no label touching another --------------------------
+
+LEVELS = [(-2.0721, 2.0721), (0.0, 1.0), (0.0, 1.12), (0.003, 0.97), (12.0, 13.7), (-0.0125, 0.0125),
+          (3.2e-5, 9.9e-5), (-1234567.0, 23456789.0), (0.0, 255.0), (-7.5, 0.25)]
+
+
+def label_format(label: str) -> tuple[int, str]:
+    """(decimals, exponent suffix) of a colorbar label."""
+    m = re.fullmatch(r"-?\d+(?:\.(\d+))?(e-?\d+)?", label)
+    assert m, label
+    return len(m.group(1) or ""), m.group(2) or ""
+
+
+@pytest.mark.parametrize("levels", LEVELS)
+def test_colorbar_labels_share_one_format_and_keep_apart(levels):
+    from workbench.figure.colorbar import bar_ticks, colorbar_font, ticks
+    from PySide6.QtGui import QFontMetricsF
+    label_h = QFontMetricsF(colorbar_font(12)).height()
+    for bar_h in (60.0, 100.0, 240.0, 600.0):
+        shown = bar_ticks(levels, bar_h, label_h)
+        assert shown[0][0] == levels[0] and shown[-1][0] == levels[1]      # both ends always labelled
+        assert len({label_format(label) for _, label in shown}) == 1, shown
+        ys = [bar_h * (v - levels[0]) / (levels[1] - levels[0]) for v, _ in shown]
+        assert all(b - a >= label_h for a, b in zip(ys, ys[1:])), (bar_h, shown)
+    for lo_label, hi_label in [(ticks(levels)[0][1], ticks(levels)[-1][1])]:
+        # the ends are rounded to within half a percent of the range, in the ticks' format
+        span = levels[1] - levels[0]
+        for label, value in ((lo_label, levels[0]), (hi_label, levels[1])):
+            assert abs(float(label) - value) <= 0.0051 * span
+
+
+def test_painted_colorbar_labels_are_separate_lines_of_text():
+    """Text rows of a short painted bar: one block per tick, none merged into its neighbour."""
+    from workbench.figure.colorbar import bar_ticks, colorbar_font, colorbar_width, paint_colorbar
+    from PySide6.QtGui import QFontMetricsF
+    levels, font_px, height = (0.0, 1.12), 12, 110
+    width = int(colorbar_width(levels, font_px)) + 2
+    img = QImage(width, height, QImage.Format.Format_RGB32)
+    img.fill(QColor(255, 255, 255))
+    painter = QPainter(img)
+    paint_colorbar(painter, QRectF(0, 0, width, height), "viridis", levels, font_px)
+    painter.end()
+    fm = QFontMetricsF(colorbar_font(font_px))
+    text_x = int(font_px * (1.1 + 0.35 + 0.3)) + 1
+    ink = [any(img.pixelColor(x, y).value() < 128 for x in range(text_x, width)) for y in range(height)]
+    blocks = sum(1 for y in range(height) if ink[y] and (y == 0 or not ink[y - 1]))
+    expected = bar_ticks(levels, height - fm.height(), fm.height())
+    assert blocks == len(expected) >= 2
+    assert [label for _, label in expected][-1] == "1.12" and "1.00" not in [l for _, l in expected]
+
+
+# --- grid labels: never cut -------------------------------------------------------------------
+
+def svg_texts(path) -> list[str]:
+    ns = "{http://www.w3.org/2000/svg}"
+    return [(t.text or "").strip() for t in ET.parse(path).getroot().iter(f"{ns}text") if (t.text or "").strip()]
+
+
+def test_a_2d_sweep_is_labelled_at_the_edges_with_every_value_whole(tmp_path):
+    from workbench.figure.montage import sweep_labels
+    xs, ys = [-1.0, 0.0, 1.0], [0.5, -0.5, -1.5]
+    titles = [f"z3={x:+.2f}, z17={y:+.2f}" for y in ys for x in xs]
+    columns, rows = sweep_labels(titles, 3, 3)
+    assert columns == ["z3=-1.00", "z3=+0.00", "z3=+1.00"] and rows == ["z17=+0.50", "z17=-0.50", "z17=-1.50"]
+    grid = ImageGrid(tiles=np.random.default_rng(0).random((9, 28, 28)).astype(np.float32), titles=titles,
+                     title="latent dims 3 (x) and 17 (y)")
+    texts = svg_texts(render.export_grid(grid, tmp_path / "m.svg"))
+    assert sorted(t for t in texts if t.startswith("z")) == sorted(columns + rows)   # each once, whole
+    assert not any("…" in t for t in texts)
+    plain = QImage(str(render.export_grid(ImageGrid(tiles=grid.tiles), tmp_path / "p.png")))
+    labelled = QImage(str(render.export_grid(grid, tmp_path / "m.png")))
+    assert labelled.width() > plain.width()             # a band of row labels on the left
+    assert sweep_labels(titles[:-1] + ["z3=+1.00, z17=+9.00"], 3, 3) is None   # not a sweep
+    assert sweep_labels([f"t{i}" for i in range(9)], 3, 3) is None
+
+
+def test_long_tile_titles_wrap_and_keep_every_word(tmp_path):
+    titles = [f"seed {i} sample with a long description number {i}" for i in range(4)]
+    grid = ImageGrid(tiles=np.zeros((4, 24, 24), np.float32), titles=titles, title="a " * 60 + "end")
+    texts = svg_texts(render.export_grid(grid, tmp_path / "g.svg"))
+    assert not any("…" in t for t in texts)
+    words = " ".join(texts).split()
+    for title in titles + [grid.title]:
+        for word in title.split():
+            assert word in words
+    assert sum(1 for t in texts if t.startswith("seed")) == 4 and len(texts) > 4 + 1   # wrapped lines
+    title_lines = [t for t in texts if t.startswith("a a")]
+    assert len(title_lines) >= 2 and title_lines[-1].endswith("end")
+
+
+def test_a_long_figure_title_wraps_instead_of_being_cut(tmp_path):
+    title = "Integrated gradients of class 'hexagon' against a blurred baseline, 64 steps, Riemann trapezoid"
+    texts = svg_texts(render.export_layers([gray_image()], tmp_path / "t.svg", title=title))
+    assert " ".join(texts) == title and len(texts) == 2
+
+
+# --- segmentation: one class -> colour mapping in canvas, figure and legend ---------------------
+
+def test_segmentation_colours_match_in_canvas_figure_and_legend(bind, canvas, tmp_path):
+    from workbench.core.canvas_layers import SegmentationLayer, class_color
+    from workbench.ui.detection.segmentation_legend import CLASS_ROLE, SegmentationLegend
+    from PySide6.QtGui import QIcon
+    grey = 90
+    mask = np.zeros((40, 60), np.int64)
+    mask[2:18, 2:20], mask[22:38, 30:50], mask[5:20, 40:48] = 2, 5, 13   # 13: past the palette
+    canvas.set_image(np.full((40, 60, 3), grey, np.uint8))
+    legend = bind(SegmentationLegend)
+    layer = SegmentationLayer(name="seg", mask=mask, label_names=[f"class{i}" for i in range(14)], opacity=0.5)
+    canvas.add_layer(layer)
+    drawn = canvas.graphics(layer.id).image_item.image
+    figure = QImage(str(render.export_layers(canvas.layers(), tmp_path / "s.png", scale=8)))
+    fig = render.layers_figure(canvas.layers(), 8)
+    fig_colours = {figure.pixelColor(x, y).getRgb()[:3] for x in range(0, figure.width(), 2)
+                   for y in range(0, figure.height(), 2)}
+    rows = {legend.list.item(i).data(CLASS_ROLE): legend.list.item(i) for i in range(legend.list.count())}
+    for c, (y, x) in {2: (10, 10), 5: (30, 35), 13: (12, 44)}.items():
+        colour = class_color(c)
+        assert tuple(drawn[y, x, :3]) == colour and drawn[y, x, 3] == round(0.5 * 255)      # canvas
+        px = figure.pixelColor(int(fig.panel.left() + (x + 0.5) * fig.panel.width() / 60),
+                               int(fig.panel.top() + (y + 0.5) * fig.panel.height() / 40))
+        blend = [0.5 * v + 0.5 * grey for v in colour]
+        assert max(abs(a - b) for a, b in zip(px.getRgb()[:3], blend)) <= 2                 # figure mask
+        assert colour in fig_colours                                                          # figure legend
+        icon = rows[c].icon()
+        for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected):                                # dock legend
+            sw = icon.pixmap(14, 14, mode).toImage()
+            assert sw.pixelColor(7, 7).getRgb()[:3] == colour, (c, mode)
+
+
+# --- the GUI's figure of a result is the CLI's figure of it ------------------------------------
+
+def png_pixels(path) -> np.ndarray:
+    img = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
+    raw = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    return raw[:, :img.width() * 3].reshape(img.height(), img.width(), 3).copy()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    from tests.tiny import builtin_registry
+    from workbench.engine import Engine
+    from workbench.ui.settings import Settings
+    from workbench.ui.window import MainWindow
+    monkeypatch.setenv("WORKBENCH_SETTINGS", str(tmp_path / "settings.ini"))
+    engine = Engine(device="cpu")
+    w = MainWindow(engine, Settings())
+    qtbot.addWidget(w)
+    w.show()
+    w.workspace.set_registry(builtin_registry())
+    yield w
+    engine.shutdown(10000)
+
+
+def cli_figure(tmp_path, *args) -> np.ndarray:
+    from workbench import cli
+    out = tmp_path / "cli.png"
+    assert cli.main(["run", *args, "--out", str(out)]) == 0
+    return png_pixels(out)
+
+
+def gui_figure(window, tab: str, tmp_path) -> np.ndarray:
+    window.views.setCurrentWidget(window.panel(tab))
+    assert window.export_figure(str(tmp_path / "gui.png"), 1.0) is not None
+    return png_pixels(tmp_path / "gui.png")
+
+
+def test_gui_and_cli_figures_of_an_attribution_map_are_identical(qtbot, window, bundled, tmp_path):
+    from workbench import api
+    image = api.load_image("sample:digit-3")
+    window.workspace.set_model(bundled("digits-cnn"))
+    window.workspace.set_image(image, "sample:digit-3")
+    dock = window.panel("attributionDock")
+    dock.select_method("occlusion")
+    with qtbot.waitSignal(dock.explain(None).done, timeout=90000):
+        pass
+    qtbot.waitUntil(lambda: window.workspace.result("image") is dock.heatmap, timeout=5000)
+    cli = cli_figure(tmp_path, "occlusion", "--model", "zoo:digits-cnn", "--image", "sample:digit-3")
+    gui = gui_figure(window, "imageTab", tmp_path)
+    assert gui.shape == cli.shape and np.array_equal(gui, cli)      # the title included
+    # the same result shown by any other panel (the Method dock) draws the same figure
+    window.workspace.show(api.run("occlusion", bundled("digits-cnn"), image))
+    assert np.array_equal(gui_figure(window, "imageTab", tmp_path), cli)
+
+
+def test_gui_and_cli_figures_of_an_activation_grid_are_identical(qtbot, window, bundled, tmp_path):
+    from workbench import api
+    image = api.load_image("sample:shapes-0")
+    window.workspace.set_image(image, "sample:shapes-0")
+    window.workspace.show(api.run("activations", bundled("shapes-cnn"), image, layer="features.conv3"))
+    cli = cli_figure(tmp_path, "activations", "--model", "zoo:shapes-cnn", "--image", "sample:shapes-0",
+                     "--set", "layer=features.conv3")
+    gui = gui_figure(window, "gridTab", tmp_path)
+    assert gui.shape == cli.shape and np.array_equal(gui, cli)

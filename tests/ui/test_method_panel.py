@@ -1,4 +1,5 @@
-"""The Method panel: methods for the workspace's model, Run through the engine, results to the workspace."""
+"""The Method panel: methods for the workspace's model (attribution ones run from the Attribution
+panel), Run through the engine, results to the workspace."""
 from __future__ import annotations
 
 import time
@@ -10,7 +11,7 @@ import pytest
 from tests.tiny import builtin_registry, picture, tiny_handle
 from workbench.core import runner
 from workbench.core.context import Partial, Progress
-from workbench.core.methods import activations, saliency
+from workbench.core.methods import activations
 from workbench.core.registry import Method, Registry
 from workbench.core.results import ActivationGrid, Heatmap, Scores
 from workbench.ui.method_dock import MethodPanel
@@ -40,15 +41,20 @@ def scores_run(ctx, p):
     return Scores(method="scores", values={"n": np.arange(3)})
 
 
+def target_run(ctx, p):
+    return Heatmap(method="targeted", heatmap=np.full((2, 2), -1 if ctx.target is None else ctx.target, np.float32))
+
+
 COUNTING = Method(name="counting", tasks=("classify",), params=Empty, run=counting_run, needs_image=False)
 SLOW = Method(name="slow", tasks=("classify",), params=Empty, run=slow_run, needs_image=False)
 SCORES = Method(name="scores", tasks=("classify",), params=Empty, run=scores_run, needs_image=False)
 ONLY_GENERATE = Method(name="only-generate", tasks=("generate",), params=Empty, run=lambda ctx, p: None)
+TARGETED = Method(name="targeted", tasks=("classify",), params=Empty, run=target_run, needs_image=False)
 
 
 def registry() -> Registry:
     reg = builtin_registry()
-    for method in (COUNTING, SLOW, SCORES, ONLY_GENERATE):
+    for method in (COUNTING, SLOW, SCORES, ONLY_GENERATE, TARGETED):
         reg.add(method)
     return reg
 
@@ -82,8 +88,8 @@ def test_methods_follow_the_workspaces_model_and_registry(panel, workspace):
     assert "activations" in panel.method_names() and not panel.run_button.isEnabled()   # no model yet
     workspace.set_model(tiny_handle())
     names = panel.method_names()
-    assert names == [m.name for m in workspace.registry.for_task("classify")]
-    assert {"activations", "filters", "saliency", "counting"} <= set(names) and "only-generate" not in names
+    assert names == [m.name for m in workspace.registry.for_task("classify") if m.kind != "attribution"]
+    assert {"activations", "filters", "counting"} <= set(names) and "only-generate" not in names
     assert panel.run_button.isEnabled()
     panel.select_method("filters")
     layer = panel.form.editor("layer")
@@ -102,21 +108,14 @@ def test_use_layer_sets_the_first_layer_field_that_holds_it(ready):
     assert not ready.use_layer("conv1")
 
 
-def test_the_target_edit_writes_and_follows_the_workspace(ready, workspace, qtbot):
-    ready.target.setText("b")
-    assert ready.target_index() == 1
-    ready.target.editingFinished.emit()
-    assert workspace.target == 1 and ready.target.text() == "1: b"
-    workspace.set_target(2)
-    assert ready.target.text() == "2: c" and ready.target_index() == 2
-    ready.target.setText("wasp")
-    with pytest.raises(ValueError):
-        ready.target_index()
-    with qtbot.waitSignal(ready.message) as blocker:
-        ready.target.editingFinished.emit()
-    assert "wasp" in blocker.args[0] and workspace.target == 2
-    workspace.set_model(tiny_handle(seed=1))    # a new model: the top prediction again
-    assert workspace.target is None and ready.target.text() == ""
+def test_attribution_methods_and_the_target_live_in_the_attribution_panel(ready, workspace, qtbot):
+    attribution = [m.name for m in workspace.registry.of_kind("attribution", "classify")]
+    assert {"saliency", "gradcam", "occlusion"} <= set(attribution)
+    assert not set(attribution) & set(ready.method_names())
+    assert not hasattr(ready, "target") and "Attribution dock" in ready.attribution_note.text()
+    with qtbot.waitSignal(ready.raisePanel) as blocker:
+        ready.attribution_button.click()
+    assert blocker.args == ["attributionDock"]
 
 
 def test_run_shows_activations_in_the_grid_view(ready, workspace, qtbot):
@@ -132,17 +131,16 @@ def test_run_shows_activations_in_the_grid_view(ready, workspace, qtbot):
     np.testing.assert_allclose(grid.tiles, expected.tiles, rtol=1e-5, atol=1e-6)
 
 
-def test_run_explains_the_workspaces_target_in_the_image_view(ready, workspace, qtbot):
-    ready.select_method("saliency")
-    workspace.set_target(2)
+def test_a_method_that_uses_a_target_gets_the_workspaces(ready, workspace, qtbot):
+    ready.select_method("targeted")
+    workspace.set_target(2)                  # what a click in the Attribution panel's class table does
     with qtbot.waitSignal(workspace.view("image").changed, timeout=TIMEOUT_MS) as blocker:
         ready.request_run()
-    heat = blocker.args[0]
-    assert isinstance(heat, Heatmap) and heat.heatmap.shape == (24, 32)
-    expected = direct(saliency.METHOD, workspace.handle, workspace.image, {}, target=2)
-    other = direct(saliency.METHOD, workspace.handle, workspace.image, {}, target=0)
-    np.testing.assert_allclose(heat.heatmap, expected.heatmap, rtol=1e-5, atol=1e-7)
-    assert not np.allclose(heat.heatmap, other.heatmap), "the target must reach the method"
+    assert float(blocker.args[0].heatmap[0, 0]) == 2.0
+    workspace.set_target(None)
+    with qtbot.waitSignal(workspace.view("image").changed, timeout=TIMEOUT_MS) as blocker:
+        ready.request_run()
+    assert float(blocker.args[0].heatmap[0, 0]) == -1.0
 
 
 def test_partial_results_reach_the_view_as_they_come(ready, workspace, qtbot):
@@ -219,4 +217,4 @@ def test_load_registry_builds_it_on_the_worker_for_the_workspace(panel, workspac
         ticket = panel.load_registry()
     from workbench.plugins import default_registry
     assert ticket.key == "registry" and blocker.args[0] is default_registry() is workspace.registry
-    assert {"activations", "saliency"} <= set(panel.method_names())
+    assert "activations" in panel.method_names() and "saliency" not in panel.method_names()

@@ -108,3 +108,25 @@ def test_export_says_why_when_a_tab_has_nothing(window, tmp_path):
 def _blank(image: QImage) -> bool:
     first = image.pixel(0, 0)
     return all(image.pixel(x, y) == first for x in range(0, image.width(), 7) for y in range(0, image.height(), 7))
+
+
+@pytest.mark.parametrize("name", ["imageTab", "gridTab", "compareTab"])
+def test_export_as_script_redraws_the_tab_with_matplotlib(qtbot, window, bundled, tmp_path, name):
+    import subprocess
+    import sys
+    SETUPS[name](qtbot, window, bundled)
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == name))
+    script = window.export_script(str(tmp_path / "fig.py"))
+    assert script is not None, window.notice.text()
+    assert (tmp_path / "fig.figure.npz").is_file()
+    done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "fig.png")], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not _blank(QImage(str(tmp_path / "fig.png")))
+
+
+def test_export_as_script_with_nothing_shown_says_why(window, tmp_path):
+    window.views.setCurrentIndex(1)
+    assert window.export_script(str(tmp_path / "s.py")) is None
+    assert "nothing to export" in window.notice.text()
+    assert not (tmp_path / "s.py").exists()

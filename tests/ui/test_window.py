@@ -218,8 +218,9 @@ def test_copy_figure_puts_the_exported_figure_on_the_clipboard(window, tmp_path)
 
 def test_method_dock_lists_methods_and_builds_forms_for_the_model(ready):
     dock = ready.panel("methodDock")
-    assert dock.method_names() == [m.name for m in ready.workspace.registry.for_task("classify")]
-    assert {"activations", "filters"} <= set(dock.method_names())
+    assert dock.method_names() == [m.name for m in ready.workspace.registry.for_task("classify")
+                                   if m.kind != "attribution"]
+    assert {"activations", "filters"} <= set(dock.method_names()) and "saliency" not in dock.method_names()
     assert "only-generate" not in dock.method_names()
     dock.select_method("filters")
     layer = dock.form.editor("layer")
@@ -345,3 +346,33 @@ def test_a_generative_model_opens_the_latent_tab_with_that_model(window, qtbot, 
     qtbot.waitUntil(lambda: tab.content is not None, timeout=30000)
     assert window.views.currentWidget() is tab
     assert tab.content.workspace.handle is handle
+
+
+def test_the_method_dock_sends_the_user_to_the_attribution_dock(window, qtbot):
+    attribution = dock_of(window, "attributionDock")
+    dock_of(window, "LayersDock").raise_()
+    qtbot.waitUntil(lambda: attribution.visibleRegion().isEmpty())
+    window.panel("methodDock").attribution_button.click()
+    qtbot.waitUntil(lambda: not attribution.visibleRegion().isEmpty())
+
+
+def test_any_class_is_explained_from_the_attribution_dock_alone(ready, qtbot):
+    from workbench.core import runner
+    from workbench.core.methods import saliency
+    attribution = ready.panel("attributionDock")
+    attribution.select_method("saliency")
+    entry = attribution.class_entry
+    entry.setText("cat")
+    with qtbot.waitSignal(ready.workspace.view("image").changed, timeout=30000) as blocker:
+        entry.returnPressed.emit()
+    assert ready.workspace.target == 2
+    ws = ready.workspace
+    expected = runner.run_method(saliency.METHOD, runner.context(ws.handle, ws.image, target=2), {})
+    other = runner.run_method(saliency.METHOD, runner.context(ws.handle, ws.image, target=0), {})
+    np.testing.assert_allclose(blocker.args[0].heatmap, expected.heatmap, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(blocker.args[0].heatmap, other.heatmap), "the typed class must reach the method"
+    for text, says in (("wasp", "wasp"), ("7", "out of range")):
+        entry.setText(text)
+        with qtbot.waitSignal(attribution.message) as refused:
+            entry.returnPressed.emit()
+        assert says in refused.args[0] and ready.workspace.target == 2

@@ -42,7 +42,26 @@ class HeatmapLayer(Layer):
     signed: bool = False
     show_colorbar: bool = True
     opacity: float = 0.6
+    # share (0..1) by which the image under the map is washed out toward the map's neutral colour,
+    # so a saturated image does not read as attribution; None: DIM_SIGNED for signed maps, else 0
+    dim_image: float | None = None
+    colorbar_label: str = ""
     kind = "heatmap"
+
+    def __post_init__(self) -> None:
+        if self.dim_image is None:
+            self.dim_image = DIM_SIGNED if self.signed else 0.0
+        if not 0.0 <= float(self.dim_image) <= 1.0:
+            raise ValueError(f"dim_image must be between 0 and 1, not {self.dim_image}")
+        self.dim_image = float(self.dim_image)
+
+    def wash_color(self) -> tuple[int, int, int]:
+        """What the image is dimmed toward: the colour of 0 for a signed map, of the low end otherwise."""
+        lut = colormaps.lut(self.colormap)
+        lo, hi = float(self.levels[0]), float(self.levels[1])
+        at = 0.0 if self.signed and lo < 0 < hi else lo
+        i = int(round(255 * (at - lo) / (hi - lo))) if hi > lo else 0
+        return tuple(int(c) for c in lut[min(255, max(0, i))][:3])
 
     @classmethod
     def auto(cls, name: str, data: np.ndarray, signed: bool | None = None, clip_percentile: float = 100.0,
@@ -68,6 +87,13 @@ class BoxesLayer(Layer):
     texts: list[str] = field(default_factory=list)
     colors: list[tuple[int, int, int]] = field(default_factory=list)  # one RGB per box
     line_width: float = 2.0
+    scores: list[float] = field(default_factory=list)   # label priority (highest on top); none: list order
+    dashed: bool = False                                # e.g. candidates before NMS, drawn as context
+    # when the colours encode a value (proposals by objectness): its colormap and range, for a colorbar
+    colormap: str = ""
+    levels: tuple[float, float] = (0.0, 1.0)
+    show_colorbar: bool = False
+    colorbar_label: str = ""
     kind = "boxes"
 
 
@@ -142,6 +168,8 @@ class LinesLayer(Layer):
     kind = "lines"
 
 
+DIM_SIGNED = 0.5      # a diverging map dims the image under it by default
+
 PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
            (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255)]
 BACKGROUND_COLOR = (96, 96, 96)
@@ -163,13 +191,16 @@ def heatmap_layers(result: Heatmap) -> list[Layer]:
 
 
 def detection_layers(result: Detections) -> list[Layer]:
+    """Every box of ``result``, unfiltered (the renderer shows detect results through the
+    Detection panel's default options instead: ``core.detection.view.default_layers``)."""
     name = result.title or result.method
     colors = [PALETTE[int(l) % len(PALETTE)] for l in result.labels]
     texts = [f"{_label(result.label_names, l)} {s:.2f}" for l, s in zip(result.labels, result.scores)]
     out: list[Layer] = []
     if result.masks is not None and len(result.masks):
         out.append(MaskLayer(name=f"{name} masks", masks=np.asarray(result.masks), colors=colors))
-    out.append(BoxesLayer(name=f"{name} boxes", boxes=np.asarray(result.boxes), texts=texts, colors=colors))
+    out.append(BoxesLayer(name=f"{name} boxes", boxes=np.asarray(result.boxes), texts=texts, colors=colors,
+                          scores=[float(s) for s in result.scores]))
     out.extend(keypoint_layers(result))
     return out
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
+
+_BAND_VALUES = 1 << 22  # floats per band of rows while mapping (16 MB)
 
 
 @dataclass(frozen=True)
@@ -30,20 +31,31 @@ class Geometry:
         return (left / sx, top / sy, (left + cw) / sx, (top + ch) / sy)
 
     def map_to_image(self, m: np.ndarray, image_hw: tuple[int, int], fill: float = 0.0) -> np.ndarray:
-        """Resize a model-space map (any resolution) onto the image; outside the crop is ``fill``."""
+        """Resize a model-space map (any resolution) onto the image; outside the crop is ``fill``.
+
+        Bilinear, with the map's edge values repeated beyond its border. Separable interpolation in
+        numpy (one axis, then the other, in bands of rows) has no limit on the image's sides, unlike
+        cv2.remap and cv2.resize (under 32,767 px), and never builds a full-size coordinate grid.
+        """
         H, W = image_hw
         x0, y0, x1, y1 = self.crop_box(image_hw)
         out = np.full((H, W), fill, dtype=np.float32)
+        m = np.asarray(m, dtype=np.float32)
+        cols = _inside(W, x0, x1)
+        rows = _inside(H, y0, y1)
+        if cols.start >= cols.stop or rows.start >= rows.stop:
+            return out
         # sample the map at the centre of every image pixel inside the crop box
-        xs = (np.arange(W) + 0.5 - x0) / (x1 - x0) * m.shape[1] - 0.5
-        ys = (np.arange(H) + 0.5 - y0) / (y1 - y0) * m.shape[0] - 0.5
-        inside_x = (np.arange(W) + 0.5 >= x0) & (np.arange(W) + 0.5 <= x1)
-        inside_y = (np.arange(H) + 0.5 >= y0) & (np.arange(H) + 0.5 <= y1)
-        mx, my = np.meshgrid(xs[inside_x].astype(np.float32), ys[inside_y].astype(np.float32))
-        if mx.size:
-            sampled = cv2.remap(np.ascontiguousarray(m, dtype=np.float32), mx, my,
-                                interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            out[np.ix_(inside_y, inside_x)] = sampled
+        left, right, fx = _taps(np.arange(cols.start, cols.stop), x0, x1, m.shape[1])
+        across = m[:, left] * (1.0 - fx) + m[:, right] * fx   # (map rows, image columns inside)
+        top, bottom, fy = _taps(np.arange(rows.start, rows.stop), y0, y1, m.shape[0])
+        band = max(1, _BAND_VALUES // max(1, across.shape[1]))
+        for start in range(0, len(top), band):
+            stop = min(len(top), start + band)
+            wy = fy[start:stop, None]
+            target = out[rows.start + start:rows.start + stop, cols]
+            np.multiply(across[top[start:stop]], 1.0 - wy, out=target)
+            target += across[bottom[start:stop]] * wy
         return out
 
     def boxes_to_image(self, boxes: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
@@ -58,3 +70,18 @@ class Geometry:
     def to_dict(self) -> dict:
         return {"input_size": list(self.input_size), "resize": self.resize,
                 "resize_to": self.resize_to, "crop": list(self.crop) if self.crop else None}
+
+
+def _inside(n: int, lo: float, hi: float) -> slice:
+    """The pixels (of n along one axis) whose centres lie in [lo, hi]."""
+    centres = np.arange(n) + 0.5
+    hit = np.flatnonzero((centres >= lo) & (centres <= hi))
+    return slice(int(hit[0]), int(hit[-1]) + 1) if hit.size else slice(0, 0)
+
+
+def _taps(pixels: np.ndarray, lo: float, hi: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The two map samples either side of each pixel centre, and the weight of the second."""
+    pos = np.clip((pixels + 0.5 - lo) / (hi - lo) * n - 0.5, 0.0, n - 1)
+    first = np.floor(pos).astype(np.intp)
+    second = np.minimum(first + 1, n - 1)
+    return first, second, (pos - first).astype(np.float32)

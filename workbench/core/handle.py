@@ -1,6 +1,7 @@
 """One type wraps every model: module, task, preprocess, labels, layers, geometry."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,7 @@ import torch
 from torch import nn
 
 from workbench.core.geometry import Geometry
+from workbench.core.hooks import supports_forward_hooks
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -71,6 +73,7 @@ class ModelHandle:
     source: str = ""
     card: dict[str, Any] | None = None
     latent_dim: int | None = None  # generators eat (1, latent_dim) latents instead of images
+    layer_types: dict[str, str] | None = None  # layer -> class name, where the module's own classes hide it
     _layers: list[LayerInfo] | None = field(default=None, repr=False)
 
     @property
@@ -104,9 +107,9 @@ class ModelHandle:
                          + (" ..." if len(self.labels) > 20 else ""))
 
     def layers(self) -> list[LayerInfo]:
-        """Every named leaf-ish module with its output shape on a dummy input."""
+        """Every named submodule with its output shape on a dummy input (None for TorchScript)."""
         if self._layers is None:
-            self._layers = list_layers(self.module, self.example_input())
+            self._layers = list_layers(self.module, self.example_input(), self.layer_types)
         return self._layers
 
     def conv_layers(self) -> list[str]:
@@ -125,7 +128,39 @@ class ModelHandle:
         return mods[name]
 
 
-def list_layers(module: nn.Module, example: torch.Tensor) -> list[LayerInfo]:
+def list_layers(module: nn.Module, example: torch.Tensor,
+                types: dict[str, str] | None = None) -> list[LayerInfo]:
+    """Every named submodule, its class name and, where forward hooks work, its output shape.
+
+    A TorchScript module takes no hooks: its layers are listed without shapes.
+    """
+    shapes: dict[str, tuple[int, ...]] = {}
+    named = [(n, m) for n, m in module.named_modules() if n]
+    if supports_forward_hooks(module):
+        shapes = _output_shapes(module, named, example)
+    listed = []
+    for n, m in named:
+        kind = (types or {}).get(n) or module_type(m)
+        listed.append(LayerInfo(n, kind, shapes.get(n), isinstance(m, nn.modules.conv._ConvNd) or is_conv_type(kind)))
+    return listed
+
+
+def module_type(module: nn.Module) -> str:
+    """The class name a layer was written as (a TorchScript module keeps it as ``original_name``)."""
+    if isinstance(module, torch.jit.ScriptModule):
+        return str(getattr(module, "original_name", type(module).__name__))
+    return type(module).__name__
+
+
+def is_conv_type(name: str) -> bool:
+    return bool(_CONV.fullmatch(name))
+
+
+_CONV = re.compile(r"(Lazy)?Conv(Transpose)?[123]d")
+
+
+def _output_shapes(module: nn.Module, named: list[tuple[str, nn.Module]],
+                   example: torch.Tensor) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     handles = []
 
@@ -135,10 +170,10 @@ def list_layers(module: nn.Module, example: torch.Tensor) -> list[LayerInfo]:
                 shapes[name] = tuple(out.shape)
         return hook
 
-    named = [(n, m) for n, m in module.named_modules() if n]
     try:
         for n, m in named:
-            handles.append(m.register_forward_hook(hook_for(n)))
+            if supports_forward_hooks(m):  # a TorchScript part inside a Python model has none
+                handles.append(m.register_forward_hook(hook_for(n)))
         was_training = module.training
         module.eval()
         with torch.no_grad():
@@ -147,5 +182,4 @@ def list_layers(module: nn.Module, example: torch.Tensor) -> list[LayerInfo]:
     finally:
         for h in handles:
             h.remove()
-    return [LayerInfo(n, type(m).__name__, shapes.get(n), isinstance(m, nn.modules.conv._ConvNd))
-            for n, m in named]
+    return shapes

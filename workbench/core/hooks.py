@@ -1,4 +1,4 @@
-"""Forward hooks that always come off again."""
+"""Forward hooks that always come off again, and a plain refusal where a model takes none."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -8,8 +8,27 @@ import torch
 from torch import nn
 
 
+class HooksUnsupported(ValueError):
+    """A method needs forward hooks on a model that cannot take them (TorchScript)."""
+
+
+def supports_forward_hooks(module: nn.Module) -> bool:
+    """False for TorchScript modules, whose forward runs outside Python's reach."""
+    return not isinstance(module, torch.jit.ScriptModule)
+
+
+def require_forward_hooks(module: nn.Module, method: str = "this method") -> None:
+    """Raise :class:`HooksUnsupported` with a message a user can act on if ``module`` takes no hooks."""
+    if not supports_forward_hooks(module):
+        raise HooksUnsupported(
+            f"{method} needs forward hooks, which a TorchScript model does not support; load the model "
+            f"as a .pt2 program (torch.export.save) or as weights with their architecture "
+            f"(torchvision:ARCH?weights=PATH, or a .safetensors naming it)")
+
+
 @contextmanager
-def capture_outputs(module: nn.Module, layers: dict[str, nn.Module] | list[str]) -> Iterator[dict[str, torch.Tensor]]:
+def capture_outputs(module: nn.Module, layers: dict[str, nn.Module] | list[str],
+                    method: str = "this method") -> Iterator[dict[str, torch.Tensor]]:
     """Record the outputs of the named layers during forwards inside the block."""
     if isinstance(layers, list):
         mods = dict(module.named_modules())
@@ -17,6 +36,8 @@ def capture_outputs(module: nn.Module, layers: dict[str, nn.Module] | list[str])
         if missing:
             raise ValueError(f"no layer(s) {missing} in the model")
         layers = {n: mods[n] for n in layers}
+    for layer in layers.values():
+        require_forward_hooks(layer, method)
     captured: dict[str, torch.Tensor] = {}
     handles = []
 

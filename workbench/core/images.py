@@ -2,7 +2,9 @@
 
 Files and pasted bytes are untrusted. Every failure is an ``ImageError`` whose message names
 the image and says what is wrong with it; nothing is decoded before its declared size has
-been checked against a pixel limit.
+been checked against a pixel limit and the memory decoding it takes against a byte budget.
+Pixels are converted to RGB uint8 in bands of rows into one preallocated array, so an image
+costs its decoded size once plus its RGB array, whatever its mode or depth.
 """
 from __future__ import annotations
 
@@ -15,9 +17,14 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
+
+from workbench.core.atomic import atomic_path
 
 DEFAULT_MAX_PIXELS = 64_000_000
+DEFAULT_MAX_BYTES = 512 * 2**20   # decoded pixels plus the RGB array; 64 Mpx of RGBA need 448 MB
+_BAND_PIXELS = 1 << 18            # pixels converted at a time
+_MB = 10**6
 
 # What Pillow may raise while decoding a damaged file.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError)
@@ -30,8 +37,8 @@ class ImageError(ValueError):
     """An image that cannot be read, with a message a user understands."""
 
 
-def load_image(path_or_bytes: str | os.PathLike | bytes, *,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_image(path_or_bytes: str | os.PathLike | bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
     """Read an image file (or its bytes) as RGB uint8 HxWx3.
 
     - EXIF orientation is applied, so the array is the picture as a viewer shows it.
@@ -42,37 +49,52 @@ def load_image(path_or_bytes: str | os.PathLike | bytes, *,
       others are stretched from their minimum to their maximum; float images in [0, 1]
       are scaled by 255, others are stretched the same way.
     - CMYK, YCbCr, LAB, HSV and grayscale are converted to RGB.
-    - An image declaring more than ``max_pixels`` pixels is refused before it is decoded.
+    - An image declaring more than ``max_pixels`` pixels, or whose decoded pixels and RGB
+      array would take more than ``max_bytes``, is refused before it is decoded.
     """
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
-        return load_image_bytes(bytes(path_or_bytes), max_pixels=max_pixels)
+        return load_image_bytes(bytes(path_or_bytes), max_pixels=max_pixels, max_bytes=max_bytes)
     path = Path(path_or_bytes)
     if not path.exists():
         raise ImageError(f"image file not found: {path}")
     if path.is_dir():
         raise ImageError(f"{path} is a folder, not an image file")
+    if not path.is_file():   # a device or a pipe could be endless, or block the open
+        raise ImageError(f"{path} is not a regular file, so it is not read as an image")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as stream:   # decoded from the file: its bytes are never held whole
+            if path.stat().st_size == 0:
+                raise ImageError(f"{path} is empty (0 bytes)")
+            return _decode(stream, str(path), max_pixels, max_bytes)
     except OSError as e:
         raise ImageError(f"cannot read {path}: {e.strerror or e}") from None
-    return load_image_bytes(data, name=str(path), max_pixels=max_pixels)
 
 
-def load_image_bytes(data: bytes, name: str = "pasted image", *,
-                     max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_image_bytes(data: bytes, name: str = "pasted image", *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                     max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
     """Decode an encoded image (PNG, JPEG, TIFF, ...) held in memory; see ``load_image``."""
     if not data:
         raise ImageError(f"{name} is empty (0 bytes)")
-    im = _open_checked(data, name, max_pixels)
+    return _decode(io.BytesIO(data), name, max_pixels, max_bytes)
+
+
+def decoded_bytes(width: int, height: int, mode: str) -> int:
+    """The memory decoding an image takes: Pillow's pixels in ``mode`` plus the RGB uint8 array."""
+    return width * height * (_stored_bytes(mode) + 3)
+
+
+def _decode(stream: io.BufferedIOBase, name: str, max_pixels: int, max_bytes: int) -> np.ndarray:
+    im = _open_checked(stream, name, max_pixels, max_bytes)
     try:
         im.load()
     except _DECODE_ERRORS as e:
+        im.close()
         raise ImageError(f"{name} is truncated or corrupt and cannot be decoded ({e})") from None
-    try:
-        im = ImageOps.exif_transpose(im)
-    except _DECODE_ERRORS:
-        pass  # unreadable EXIF: the pixels are still good, shown as stored
-    return _pil_to_rgb(im, name)
+    with im:
+        orientation = _orientation(im)
+        rgb = _pil_to_rgb(im, name)
+    # Pillow's pixels are released before the turned copy is made
+    return _oriented(rgb, orientation)
 
 
 def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
@@ -90,7 +112,8 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
                          f"use .png or .jpg")
     options = {"quality": 95} if extension in (".jpg", ".jpeg") else {}
     try:
-        Image.fromarray(np.ascontiguousarray(arr)).save(path, **options)
+        with atomic_path(path) as tmp:
+            Image.fromarray(np.ascontiguousarray(arr)).save(tmp, **options)
     except (OSError, ValueError, KeyError) as e:
         raise ImageError(f"cannot save {path}: {e}") from None
     return path
@@ -105,21 +128,18 @@ def as_rgb(array: np.ndarray, name: str = "image") -> np.ndarray:
         raise ImageError(f"{name} has shape {arr.shape}; expected HxW, HxWx3 or HxWx4")
     if arr.size == 0:
         raise ImageError(f"{name} has no pixels (shape {arr.shape})")
-    arr = _to_uint8(arr, name)
-    if arr.ndim == 2:
-        return np.repeat(arr[:, :, None], 3, axis=2)
-    if arr.shape[2] == 4:
-        return _composite_on_white(arr)
-    return np.ascontiguousarray(arr)
+    if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3:
+        return np.ascontiguousarray(arr)
+    return _rgb_in_bands(arr.shape[0], arr.shape[1], lambda top, bottom: arr[top:bottom], arr.dtype, name)
 
 
-def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
-    """Open (header only) and refuse images that declare too many pixels."""
+def _open_checked(stream: io.BufferedIOBase, name: str, max_pixels: int, max_bytes: int) -> Image.Image:
+    """Open (header only) and refuse images that declare too many pixels or would take too much memory."""
     try:
         with warnings.catch_warnings():
             # our own limit below decides; Pillow's warning would only repeat it
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
+            im = Image.open(stream)
     except Image.DecompressionBombError as e:
         declared = re.search(r"\((\d+) pixels\)", str(e))
         count = f"{int(declared.group(1)):,} pixels" if declared else "too many pixels"
@@ -127,7 +147,8 @@ def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
                          f"{min(max_pixels, _pillow_error_limit()):,} pixels; "
                          f"it is refused so a decompression bomb cannot exhaust memory") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image ({_describe_non_image(data)})") from None
+        stream.seek(0)
+        raise ImageError(f"{name} is not an image ({_describe_non_image(stream.read(2048))})") from None
     except _DECODE_ERRORS as e:
         raise ImageError(f"{name} is truncated or corrupt: its header cannot be read ({e})") from None
     w, h = im.size
@@ -137,7 +158,33 @@ def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
                          f"cannot exhaust memory")
     if w == 0 or h == 0:
         raise ImageError(f"{name} declares {w}x{h} pixels; it has no picture in it")
+    need = decoded_bytes(w, h, im.mode)
+    if need > max_bytes:
+        raise ImageError(f"{name} is {w}x{h} pixels in {im.mode} mode: decoding it takes about "
+                         f"{need / _MB:,.0f} MB, more than the limit of {max_bytes / _MB:,.0f} MB")
     return im
+
+
+def _stored_bytes(mode: str) -> int:
+    """Bytes per pixel Pillow keeps for an image in ``mode`` (1-, 2- or 4-byte pixels)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(ExifTags.Base.Orientation, 1))
+    except (*_DECODE_ERRORS, TypeError):
+        return 1  # unreadable EXIF: the pixels are still good, shown as stored
+
+
+def _oriented(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    """The picture as a viewer shows it, for an EXIF orientation (as ``ImageOps.exif_transpose``)."""
+    turn = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+            5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
+            7: lambda a: a.swapaxes(0, 1)[::-1, ::-1], 8: lambda a: np.rot90(a, 1)}.get(orientation)
+    return np.ascontiguousarray(turn(rgb)) if turn else rgb
 
 
 def _pillow_error_limit() -> int:
@@ -159,54 +206,99 @@ def _describe_non_image(data: bytes) -> str:
 
 def _pil_to_rgb(im: Image.Image, name: str) -> np.ndarray:
     mode = im.mode
-    if mode == "RGB":
-        return np.array(im, dtype=np.uint8)
+    target = None  # the mode each band is converted to before its pixels are read
     if mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        target = "RGBA" if "transparency" in im.info else "RGB"
     elif mode in _ALPHA_MODES:
-        im = im.convert("RGBA")
+        target = "RGBA"
     elif mode in _CONVERTIBLE_MODES:
-        try:
-            im = im.convert("RGB")
-        except ValueError:
-            raise ImageError(f"{name} uses the {mode} colour mode, which cannot be converted to RGB") from None
+        target = "RGB"
     elif mode == "1":
-        im = im.convert("L")
-    elif not (mode in ("L", "RGBA", "I", "F") or mode.startswith("I;16")):
+        target = "L"
+    elif not (mode in ("L", "RGB", "RGBA", "I", "F") or mode.startswith("I;16")):
         raise ImageError(f"{name} uses the {mode} pixel mode, which is not supported; "
                          f"convert it to an 8- or 16-bit RGB or grayscale image")
-    return as_rgb(np.asarray(im), name)
+    width, height = im.size
+
+    def band(top: int, bottom: int) -> np.ndarray:
+        rows = im.crop((0, top, width, bottom))
+        if target is not None:
+            try:
+                rows = rows.convert(target)
+            except ValueError:
+                raise ImageError(f"{name} uses the {mode} colour mode, which cannot be converted to RGB") from None
+        return np.asarray(rows)
+
+    return _rgb_in_bands(height, width, band, band(0, 1).dtype, name)
 
 
-def _to_uint8(arr: np.ndarray, name: str) -> np.ndarray:
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.dtype == np.bool_:
-        return arr.astype(np.uint8) * 255
-    if arr.dtype.kind == "u" and arr.dtype.itemsize == 2:
-        return ((arr.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    if np.issubdtype(arr.dtype, np.integer):
-        lo, hi = int(arr.min()), int(arr.max())
+def _rgb_in_bands(height: int, width: int, band, dtype: np.dtype, name: str) -> np.ndarray:
+    """RGB uint8 HxWx3 filled band by band from ``band(top, bottom)`` (HxW, HxWx3 or HxWx4 rows).
+
+    Integer and float pixels other than 8 and 16 bits are scaled by the whole image's range,
+    found in a first pass, so every band is scaled alike.
+    """
+    rows = max(1, _BAND_PIXELS // width)
+    spans = [(top, min(height, top + rows)) for top in range(0, height, rows)]
+    scale = _scaling(np.dtype(dtype), lambda: _extrema(band(*s) for s in spans), name)
+    out = np.empty((height, width, 3), np.uint8)
+    for top, bottom in spans:
+        pixels = scale(band(top, bottom))
+        if pixels.ndim == 2:
+            out[top:bottom] = pixels[:, :, None]
+        elif pixels.shape[2] == 4:
+            out[top:bottom] = _composite_on_white(pixels)
+        else:
+            out[top:bottom] = pixels
+    return out
+
+
+def _extrema(bands) -> tuple[float, float]:
+    lo, hi = np.inf, -np.inf
+    for b in bands:
+        lo, hi = np.minimum(lo, b.min()), np.maximum(hi, b.max())   # NaN propagates through both
+    return lo, hi
+
+
+def _scaling(dtype: np.dtype, extrema, name: str):
+    """The function that turns a band of ``dtype`` pixels into uint8 (``extrema()``: the image's range)."""
+    if dtype == np.uint8:
+        return lambda a: a
+    if dtype == np.bool_:
+        return lambda a: a.astype(np.uint8) * 255
+    if dtype.kind == "u" and dtype.itemsize == 2:
+        return _from_16_bit
+    if np.issubdtype(dtype, np.integer):
+        lo, hi = (int(v) for v in extrema())
         if lo >= 0 and hi <= 65535:
-            return _to_uint8(arr.astype(np.uint16), name)
-        return _stretch(arr.astype(np.float64), lo, hi)
-    if np.issubdtype(arr.dtype, np.floating):
-        if not np.all(np.isfinite(arr)):
+            return _from_16_bit
+        return lambda a: _stretch(a, lo, hi)
+    if np.issubdtype(dtype, np.floating):
+        lo, hi = (float(v) for v in extrema())
+        if not (np.isfinite(lo) and np.isfinite(hi)):
             raise ImageError(f"{name} contains NaN or infinite values")
-        lo, hi = float(arr.min()), float(arr.max())
         if lo >= 0.0 and hi <= 1.0:
-            return np.round(arr * 255.0).astype(np.uint8)
-        return _stretch(arr.astype(np.float64), lo, hi)
-    raise ImageError(f"{name} has pixel type {arr.dtype}, which is not supported")
+            return lambda a: np.round(a * 255.0).astype(np.uint8)
+        return lambda a: _stretch(a, lo, hi)
+    raise ImageError(f"{name} has pixel type {dtype}, which is not supported")
+
+
+_FROM_16_BIT = ((np.arange(65536, dtype=np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _from_16_bit(a: np.ndarray) -> np.ndarray:
+    return _FROM_16_BIT[a]   # 65535 -> 255, 32768 -> 128: rounded by the full range of the type
 
 
 def _stretch(arr: np.ndarray, lo: float, hi: float) -> np.ndarray:
     if hi <= lo:
         return np.zeros(arr.shape, np.uint8)
-    return np.round((arr - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+    return np.round((arr.astype(np.float64) - lo) * (255.0 / (hi - lo))).astype(np.uint8)
 
 
 def _composite_on_white(rgba: np.ndarray) -> np.ndarray:
-    rgb = rgba[:, :, :3].astype(np.uint32)
-    alpha = rgba[:, :, 3:4].astype(np.uint32)
-    return ((rgb * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+    """Alpha-composite on white, rounded: (c*a + 255*(255-a) + 127) // 255, in uint16 (at most 65152)."""
+    alpha = rgba[:, :, 3:4].astype(np.uint16)
+    x = rgba[:, :, :3].astype(np.uint16) * alpha
+    x += (255 - alpha) * 255 + 127
+    return ((x + 1 + (x >> 8)) >> 8).astype(np.uint8)   # x // 255, exact below 65535

@@ -26,7 +26,9 @@ def catalogue(jc: Any) -> list[dict]:
 
 def load_model(jc: Any, model_id: str, trust_pickle: bool = False) -> Any:
     """The ModelHandle for ``model_id``, its layers listed (so the GUI thread never runs the
-    model); a :class:`NeedsTrust` for an untrusted pickled ``file:`` model."""
+    model; a TorchScript model's without shapes, as it takes no hooks); a :class:`NeedsTrust`
+    for a ``file:`` model that would run code when loaded (a pickled module, or a .pt2
+    archive holding pickles or code) and was not trusted."""
     from workbench.core import sources
 
     try:

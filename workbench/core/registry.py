@@ -9,7 +9,8 @@ from workbench.core import params as P
 
 TASKS = ("classify", "detect", "segment", "generate", "autoencode", "attend")
 
-# A method's family, which decides the panels that offer it (every method is in the Methods dock):
+# A method's family, which decides the panels that offer it (attribution: the Attribution dock and
+# the Compare tab; every other kind: the Method dock):
 KINDS = {
     "attribution": "a Heatmap explaining one class of the image (Attribution panel, Compare tab)",
     "features": "what the network holds inside: filters, activations",
@@ -17,6 +18,7 @@ KINDS = {
     "segmentation": "a class per pixel",
     "generative": "samples, interpolations and latent spaces of generative models",
     "metrics": "numbers that score a model's outputs, such as sample quality",
+    "attention": "where a transformer looks: attention weights, rollout, positional embeddings",
     "other": "none of these (the default)",
 }
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from workbench.core import canvas_layers as CL
-from workbench.core.results.base import Detections, Frames, Heatmap, ImageGrid, Points2D, Result, SegMask
+from workbench.core.detection.view import default_layers as detection_default_layers
+from workbench.core.results.attention import AttentionHeadGrid, AttentionHeatmap, TokenRowsHeatmap
+from workbench.core.results.base import Curves, Detections, Frames, Heatmap, ImageGrid, Points2D, Result, SegMask
 from workbench.core.results.roi import RoiPooling
 from workbench.core.results.scores import Scores
 
@@ -27,10 +29,13 @@ class Renderer:
     """``view``: the name of the view that shows the result ("image": overlays on the canvas,
     "grid": the tile grid, "detection": the detection panel over the canvas), or "" when no
     view shows it and it is only exported. ``layers``: result -> canvas layers over its image.
-    ``figure``: "module:function" with signature (result, image, path, scale) -> Path."""
+    ``figure``: "module:function" with signature (result, image, path, scale) -> Path.
+    ``script``: how File > Export as Script redraws it with matplotlib: "overlay" (its layers over
+    its image), "grid", "scores", "curves", or "" when it has no such script."""
     view: str
     layers: Callable[[Any], list] | None = None
     figure: str = OVERLAY_FIGURE
+    script: str = "overlay"
 
 
 class Renderers:
@@ -62,15 +67,21 @@ class Renderers:
 
 
 RENDERERS = Renderers()
-RENDERERS.add(Result, Renderer(view=""))
+RENDERERS.add(Result, Renderer(view="", script=""))
 RENDERERS.add(Heatmap, Renderer(IMAGE, CL.heatmap_layers))
 RENDERERS.add(SegMask, Renderer(IMAGE, CL.segmentation_layers))
 RENDERERS.add(Points2D, Renderer(IMAGE, CL.points_layers))
 RENDERERS.add(RoiPooling, Renderer(IMAGE, CL.roi_layers))
-RENDERERS.add(Detections, Renderer(DETECTION, CL.detection_layers))
-RENDERERS.add(ImageGrid, Renderer(GRID, figure=GRID_FIGURE))
-RENDERERS.add(Frames, Renderer(GRID, figure=GRID_FIGURE))
-RENDERERS.add(Scores, Renderer("", figure="workbench.figure.scores:export_scores"))
+# as the Detection panel first shows them (its default score threshold), all boxes stay in the npz
+RENDERERS.add(Detections, Renderer(DETECTION, detection_default_layers))
+RENDERERS.add(ImageGrid, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
+RENDERERS.add(Frames, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
+RENDERERS.add(Scores, Renderer("", figure="workbench.figure.scores:export_scores", script="scores"))
+RENDERERS.add(Curves, Renderer("", script="curves"))
+# attention: one map on the image (rollout and positional similarity too), or every head as a grid
+RENDERERS.add(AttentionHeatmap, Renderer(IMAGE, CL.heatmap_layers))
+RENDERERS.add(TokenRowsHeatmap, Renderer(IMAGE, CL.heatmap_layers))
+RENDERERS.add(AttentionHeadGrid, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
 
 
 def renderer_for(result: Result) -> Renderer:

@@ -18,7 +18,11 @@ def make_params(method: Method, values: dict[str, Any] | None) -> Any:
 def run_method(method: Method, ctx: Context, values: dict[str, Any] | None = None,
                on_progress: Callable[[Progress], None] | None = None,
                on_partial: Callable[[Result], None] | None = None) -> Result:
-    """Build the params, run the method (plain or generator) and return its final Result."""
+    """Build the params, run the method (plain or generator) and return its final Result.
+
+    Every input is checked before the method starts: the model's task, the image, the params and
+    the target class (one of the model's classes; see ``targets.check_target``).
+    """
     if not method.applies_to(ctx.handle.task):
         raise ValueError(f"method {method.name!r} does not apply to a {ctx.handle.task} model "
                          f"(it applies to: {', '.join(method.tasks)})")
@@ -26,6 +30,8 @@ def run_method(method: Method, ctx: Context, values: dict[str, Any] | None = Non
         raise ValueError(f"method {method.name!r} needs an image; open one first")
     params = make_params(method, values)
     ctx.handle.module.eval()
+    from workbench.core.targets import check_target  # torch loads with the first run, not on import
+    ctx.target = check_target(ctx.handle, ctx.target)
     out = method.run(ctx, params)
     if not method.is_generator():
         return _check(method, out)

@@ -36,6 +36,10 @@ def register_sample(name: str, make: Callable[[], np.ndarray]) -> None:
     _registered[key] = make
 
 
+def unregister_sample(name: str) -> None:
+    _registered.pop(name.strip().lower(), None)
+
+
 def sample_names() -> list[str]:
     """A handful of samples for menus, then the plugins' samples."""
     return ([f"shapes-{i}" for i in range(6)] + [f"scene-{i}" for i in range(4)]

@@ -7,10 +7,15 @@ pytorch-grad-cam's ``ClassifierOutputTarget`` define it.
 """
 from __future__ import annotations
 
+import operator
+import weakref
 from typing import Any
 
 import numpy as np
 import torch
+
+# module -> the number of logits it returns (found once, by running the handle's example input)
+_OUTPUT_WIDTHS: "weakref.WeakKeyDictionary[torch.nn.Module, int | None]" = weakref.WeakKeyDictionary()
 
 
 def logits(output: Any) -> torch.Tensor:
@@ -31,8 +36,61 @@ def target_score(output: Any, target: int) -> torch.Tensor:
     if out.dim() != 2:
         raise ValueError(f"expected (N, classes) logits, got shape {tuple(out.shape)}")
     if not 0 <= target < out.shape[1]:
-        raise ValueError(f"target class {target} is out of range: the model has {out.shape[1]} classes")
+        raise ValueError(out_of_range(target, out.shape[1]))
     return out[:, target]
+
+
+def out_of_range(target: int, classes: int | None) -> str:
+    if classes is None:
+        return f"target {target} is out of range: class indices start at 0"
+    return f"target {target} is out of range: the model has {classes} classes ({_span(classes)})"
+
+
+def _span(classes: int) -> str:
+    return "none" if classes <= 0 else "0" if classes == 1 else f"0-{classes - 1}"
+
+
+def check_target(handle, target: Any) -> int | None:
+    """The target as a class index, refused before any method runs when it is not one of the model's.
+
+    ``None`` (the top prediction) passes. A negative index, or one past the last class (counted from
+    the labels, else from the classifier's output), is a ValueError that names the target.
+    """
+    if target is None:
+        return None
+    if isinstance(target, (bool, np.bool_)):
+        raise ValueError(f"target must be a class index (an integer), got {target!r}")
+    try:
+        index = operator.index(target)
+    except TypeError:
+        raise ValueError(f"target must be a class index (an integer), got {target!r}") from None
+    if index < 0:
+        raise ValueError(out_of_range(index, class_count(handle)))
+    classes = class_count(handle)
+    if classes is not None and index >= classes:
+        raise ValueError(out_of_range(index, classes))
+    return index
+
+
+def class_count(handle) -> int | None:
+    """How many classes the model tells apart: its labels, else a classifier's logits; None if unknown."""
+    if handle.labels:
+        return len(handle.labels)
+    if handle.task != "classify":
+        return None
+    module = handle.module
+    if module not in _OUTPUT_WIDTHS:
+        _OUTPUT_WIDTHS[module] = _output_width(handle)
+    return _OUTPUT_WIDTHS[module]
+
+
+def _output_width(handle) -> int | None:
+    try:
+        with torch.no_grad():
+            out = logits(handle.module(handle.example_input()))
+    except Exception:  # a model that cannot run on its example says so when the method runs it
+        return None
+    return int(out.shape[1]) if out.dim() == 2 else None
 
 
 def topk(handle, image_or_tensor: np.ndarray | torch.Tensor, k: int = 5) -> list[tuple[int, str, float]]:

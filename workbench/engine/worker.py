@@ -13,6 +13,7 @@ from PySide6.QtCore import QThread, Signal
 
 from workbench.core.context import Cancelled
 from workbench.engine.jobs import Job, JobContext, JobQueue
+from workbench.engine.torch_import import import_torch_sparing_the_ui
 
 if TYPE_CHECKING:
     import torch
@@ -50,6 +51,7 @@ class WorkerThread(QThread):
         try:
             from workbench.engine import device as devices
 
+            import_torch_sparing_the_ui()
             self._resolve_device()
             replaced_threads = devices.spare_a_core_for_the_ui()
         except Exception as exc:  # a broken torch install: every job will fail with this message

@@ -47,10 +47,46 @@ def tile_images(grid: ImageGrid, colormap: str | None = None, shared: bool = Fal
             return [np.ascontiguousarray(t[..., :3]) for t in tiles]
         return [np.round(np.clip(np.nan_to_num(t[..., :3]), 0, 1) * 255).astype(np.uint8) for t in tiles]
     tiles = tiles[..., 0] if tiles.ndim == 4 else tiles
+    name = tile_colormap(grid, colormap)
+    return [colormaps.apply(t, name, lv) for t, lv in zip(tiles, scalar_levels(grid, shared))]
+
+
+def tile_colormap(grid: ImageGrid, colormap: str | None = None) -> str:
+    """The colormap scalar tiles are drawn with: ``colormap``, else diverging if signed, else grey."""
+    return colormap or (colormaps.SIGNED_DEFAULT if is_signed(grid) else SCALAR_DEFAULT)
+
+
+def scalar_levels(grid: ImageGrid, shared: bool = False) -> list[tuple[float, float]]:
+    """Each scalar tile's colour range (all the same when ``shared``); empty for RGB tiles."""
+    tiles = np.asarray(grid.tiles)
+    if len(tiles) == 0 or _rgb(tiles):
+        return []
+    tiles = tiles[..., 0] if tiles.ndim == 4 else tiles
     signed = is_signed(grid)
-    name = colormap or (colormaps.SIGNED_DEFAULT if signed else SCALAR_DEFAULT)
-    common = tile_levels(tiles, signed) if shared else None
-    return [colormaps.apply(t, name, common or tile_levels(t, signed)) for t in tiles]
+    if shared:
+        return [tile_levels(tiles, signed)] * len(tiles)
+    return [tile_levels(t, signed) for t in tiles]
+
+
+def sweep_labels(titles: list[str], rows: int, cols: int) -> tuple[list[str], list[str]] | None:
+    """(column labels, row labels) when the tile titles describe a 2-D sweep laid out in this
+    grid: every title is "A, B" with A the same down each column and B the same along each row
+    (a latent manifold: "x +1.00, y -0.50"). Such a grid is labelled at its edges instead of per
+    tile. None for any other titles."""
+    if rows < 2 or cols < 2 or len(titles) != rows * cols:
+        return None
+    parts = [t.split(", ") for t in titles]
+    if any(len(p) != 2 or not all(p) for p in parts):
+        return None
+    columns = [parts[c][0] for c in range(cols)]
+    row_names = [parts[r * cols][1] for r in range(rows)]
+    for i, (a, b) in enumerate(parts):
+        r, c = divmod(i, cols)
+        if a != columns[c] or b != row_names[r]:
+            return None
+    if len(set(columns)) < cols or len(set(row_names)) < rows:
+        return None
+    return columns, row_names
 
 
 def tile_levels(values: np.ndarray, signed: bool) -> tuple[float, float]:

@@ -10,12 +10,15 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
 from workbench.core import colormaps
-from workbench.core.canvas_layers import (PALETTE, BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer,
-                                  SegmentationLayer)
-from workbench.core.canvas_layers import LinesLayer
+from workbench.core.canvas_layers import (PALETTE, BoxesLayer, HeatmapLayer, ImageLayer, Layer, LinesLayer, MaskLayer,
+                                          PointsLayer, SegmentationLayer)
+from workbench.core.label_placement import place_labels
 
 POINT_COLOR = (255, 225, 25)
 LABEL_FONT_PX = 12.0
+OUTLINE_RGB = (0, 0, 0)      # drawn around every box line and label, so they read on any background
+OUTLINE_ALPHA = 0.6
+DASH = 4.0                   # dash and gap length of a dashed box, in line widths
 
 
 def to_qimage(arr: np.ndarray) -> QImage:
@@ -76,12 +79,46 @@ def content_size(layers: list[Layer]) -> tuple[int, int]:
     return max(1, int(np.ceil(pts[:, 0].max()))), max(1, int(np.ceil(pts[:, 1].max())))
 
 
-def colorbar_layer(layers: list[Layer]) -> HeatmapLayer | None:
-    """The heatmap whose colorbar is shown: the topmost visible one that asks for a colorbar."""
+def colorbar_layer(layers: list[Layer]) -> HeatmapLayer | BoxesLayer | None:
+    """The layer whose colorbar is shown: the topmost visible one that asks for a colorbar (a
+    heatmap, or boxes coloured by a value, such as proposals by objectness). It has ``colormap``,
+    ``levels``, ``name`` and ``colorbar_label``."""
     for layer in reversed(layers):
-        if isinstance(layer, HeatmapLayer) and layer.visible and layer.show_colorbar:
+        if not (layer.visible and getattr(layer, "show_colorbar", False)):
+            continue
+        if isinstance(layer, HeatmapLayer) or (isinstance(layer, BoxesLayer) and layer.colormap and len(layer.boxes)):
             return layer
     return None
+
+
+def dash_pattern(pen_width: float, line_width: float) -> list[float]:
+    """A dash pattern (in units of ``pen_width``, as Qt reads it) whose dashes are DASH line
+    widths long whatever the pen's width, so a dashed line and its wider outline line up."""
+    length = DASH * line_width / max(pen_width, 1e-6)
+    return [length, length]
+
+
+def box_pens(color: tuple[int, int, int], width: float, opacity: float = 1.0, dashed: bool = False,
+             cosmetic: bool = False) -> tuple[QPen, QPen]:
+    """(outline, line): a dark pen up to two pixels wider than the coloured one, drawn first
+    (a thin line gets a thin outline, so a swarm of proposals does not turn dark)."""
+    pens = []
+    for rgb, w, alpha in ((OUTLINE_RGB, width + min(2.0, width), OUTLINE_ALPHA * opacity), (color, width, opacity)):
+        pen = QPen(_qcolor(rgb, alpha))
+        pen.setWidthF(w)
+        pen.setCosmetic(cosmetic)
+        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        if dashed:
+            pen.setDashPattern(dash_pattern(w, width))
+        pens.append(pen)
+    return pens[0], pens[1]
+
+
+def dims_image(layers: list[Layer], index: int) -> bool:
+    """Whether heatmap ``layers[index]`` dims a visible image drawn below it."""
+    layer = layers[index]
+    return (isinstance(layer, HeatmapLayer) and layer.dim_image > 0
+            and any(isinstance(l, ImageLayer) and l.visible for l in layers[:index]))
 
 
 def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], unit: float = 1.0) -> None:
@@ -95,13 +132,15 @@ def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], unit: flo
     painter.setClipRect(rect)
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-    for layer in layers:
+    for index, layer in enumerate(layers):
         if not layer.visible:
             continue
         if isinstance(layer, ImageLayer):
             rgb = layer.image[..., :3]
             painter.drawImage(rect, to_qimage(rgb if layer.opacity >= 1 else with_alpha(rgb, layer.opacity)))
         elif isinstance(layer, HeatmapLayer):
+            if dims_image(layers, index):
+                painter.fillRect(rect, _qcolor(layer.wash_color(), layer.dim_image))
             painter.drawImage(rect, to_qimage(with_alpha(heatmap_rgb(layer), layer.opacity)))
         elif isinstance(layer, MaskLayer):
             if len(layer.masks):
@@ -125,27 +164,36 @@ def _qcolor(rgb: tuple[int, int, int], opacity: float = 1.0) -> QColor:
 
 
 def _paint_boxes(painter: QPainter, rect: QRectF, layer: BoxesLayer, sx: float, sy: float, unit: float) -> None:
+    """Box lines (dark outline, then colour), then labels placed by ``place_labels``, the
+    highest-scoring last so it is on top."""
     font = QFont()
     font.setPixelSize(max(6, round(LABEL_FONT_PX * unit)))
     fm = QFontMetricsF(font)
-    painter.setFont(font)
     pad = 2 * unit
-    for i, (x0, y0, x1, y1) in enumerate(np.asarray(layer.boxes, np.float64).reshape(-1, 4)):
-        color = box_color(layer, i)
-        r = QRectF(QPointF(rect.left() + min(x0, x1) * sx, rect.top() + min(y0, y1) * sy),
-                   QPointF(rect.left() + max(x0, x1) * sx, rect.top() + max(y0, y1) * sy))
-        painter.setPen(QPen(_qcolor(color, layer.opacity), layer.line_width * unit))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(r)
-        text = layer.texts[i] if i < len(layer.texts) else ""
-        if not text:
-            continue
-        tw, th = fm.horizontalAdvance(text) + 2 * pad, fm.height()
-        above = r.top() - th >= rect.top()
-        label = QRectF(r.left(), r.top() - th if above else r.top(), tw, th)
-        painter.fillRect(label, _qcolor(color, layer.opacity))
+    b = np.asarray(layer.boxes, np.float64).reshape(-1, 4)
+    local = np.stack([np.minimum(b[:, 0], b[:, 2]) * sx, np.minimum(b[:, 1], b[:, 3]) * sy,
+                      np.maximum(b[:, 0], b[:, 2]) * sx, np.maximum(b[:, 1], b[:, 3]) * sy], axis=1)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    for i, (x0, y0, x1, y1) in enumerate(local):
+        r = QRectF(rect.left() + x0, rect.top() + y0, x1 - x0, y1 - y0)
+        for pen in box_pens(box_color(layer, i), layer.line_width * unit, layer.opacity, layer.dashed):
+            painter.setPen(pen)
+            painter.drawRect(r)
+    texts = [layer.texts[i] if i < len(layer.texts) else "" for i in range(len(local))]
+    if not any(texts):
+        return
+    sizes = np.array([(fm.horizontalAdvance(t) + 2 * pad, fm.height()) if t else (0.0, 0.0) for t in texts])
+    painter.setFont(font)
+    border = QPen(_qcolor(OUTLINE_RGB, OUTLINE_ALPHA * layer.opacity), max(1.0, 0.75 * unit))
+    for p in place_labels(local, sizes, layer.scores or None, (rect.width(), rect.height())):
+        color = box_color(layer, p.index)
+        label = QRectF(rect.left() + p.x, rect.top() + p.y, p.w, p.h)
+        painter.setPen(border)
+        painter.setBrush(QBrush(_qcolor(color, layer.opacity)))
+        painter.drawRect(label)
         painter.setPen(_qcolor(label_text_color(color), layer.opacity))
-        painter.drawText(label, int(Qt.AlignmentFlag.AlignCenter), text)
+        painter.drawText(label, int(Qt.AlignmentFlag.AlignCenter), texts[p.index])
+    painter.setBrush(Qt.BrushStyle.NoBrush)
 
 
 def _paint_points(painter: QPainter, rect: QRectF, layer: PointsLayer, sx: float, sy: float, unit: float) -> None:

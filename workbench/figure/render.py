@@ -17,11 +17,14 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QImage,
 from PySide6.QtSvg import QSvgGenerator
 
 from workbench import singleton_refs
+from workbench.core.atomic import atomic_path
 from workbench.core.renderers import renderer_for
-from workbench.core.results import ImageGrid, Result
-from workbench.core.canvas_layers import ImageLayer, Layer
+from workbench.core import colormaps
+from workbench.core.attribution.display import DisplayOptions, display_layer
+from workbench.core.results import Heatmap, ImageGrid, Result
+from workbench.core.canvas_layers import HeatmapLayer, ImageLayer, Layer
 from workbench.core.renderers import layers_for
-from workbench.figure import montage
+from workbench.figure import montage, text
 from workbench.figure.colorbar import colorbar_width, paint_colorbar
 from workbench.figure.paint import colorbar_layer, content_size, paint_layers, to_qimage
 
@@ -47,12 +50,23 @@ def check_format(path: str | Path) -> str:
 
 def write_figure(path: str | Path, size: tuple[int, int], paint: Callable[[QPainter], None],
                  title: str = "") -> Path:
-    """Create a white page of ``size`` pixels (points in PDF), let ``paint`` draw on it, save."""
+    """Create a white page of ``size`` pixels (points in PDF), let ``paint`` draw on it, save.
+    The page is written beside ``path`` and renamed onto it when complete, so a failed export
+    leaves the file that was there before."""
     path = Path(path)
     suffix = check_format(path)
     ensure_gui_app()
     singleton_refs.top_up()   # a script exporting in a loop never runs the timer that tops it up
     w, h = max(1, int(round(size[0]))), max(1, int(round(size[1])))
+    with atomic_path(path) as tmp:
+        _paint_page(tmp, path, suffix, w, h, paint, title)
+    return path
+
+
+def _paint_page(path: Path, target: Path, suffix: str, w: int, h: int, paint: Callable[[QPainter], None],
+                title: str) -> None:
+    """Paint one page into ``path`` (a temporary file; ``target`` names the file in messages).
+    The SVG and PDF devices close their file when they go out of scope here."""
     if suffix == ".png":
         device = QImage(w, h, QImage.Format.Format_ARGB32)
     elif suffix == ".svg":
@@ -71,15 +85,14 @@ def write_figure(path: str | Path, size: tuple[int, int], paint: Callable[[QPain
         device.setTitle(title)
     painter = QPainter(device)
     if not painter.isActive():
-        raise OSError(f"cannot write {path}")
+        raise OSError(f"cannot write {target}")
     try:
         painter.fillRect(QRectF(0, 0, w, h), QColor(255, 255, 255))
         paint(painter)
     finally:
         painter.end()
     if suffix == ".png" and not device.save(str(path), "PNG"):
-        raise OSError(f"cannot write {path}")
-    return path
+        raise OSError(f"cannot write {target}")
 
 
 def pixel_scale(scale: float, long_side: float, min_side: float = MIN_LONG_SIDE) -> float:
@@ -94,19 +107,45 @@ def _unit(long_side: float) -> float:
     return max(1.0, long_side / _UNIT_SIDE)
 
 
-def _font(px: float, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPixelSize(max(6, round(px)))
-    font.setBold(bold)
-    return font
+@dataclass(frozen=True)
+class TextBlock:
+    """Lines of text in one font, wrapped to a width (never elided)."""
+    font: QFont
+    lines: tuple[str, ...]
+
+    @property
+    def line_height(self) -> float:
+        return QFontMetricsF(self.font).height()
+
+    @property
+    def height(self) -> float:
+        return self.line_height * len(self.lines)
 
 
-def _paint_title(painter: QPainter, rect: QRectF, title: str, px: float) -> None:
-    font = _font(px, bold=True)
-    painter.setFont(font)
+def title_block(title: str, width: float, unit: float) -> TextBlock:
+    """A figure title wrapped to ``width``: two lines at most unless even a smaller size needs more."""
+    f, (lines,) = text.fit([title], width, 14 * unit, 10 * unit, max_lines=2, bold=True)
+    return TextBlock(f, tuple(lines))
+
+
+def _title_height(block: TextBlock, unit: float) -> int:
+    return round(max(2.0 * 14 * unit, block.height + 0.8 * 14 * unit))
+
+
+def paint_lines(painter: QPainter, rect: QRectF, block: TextBlock, align: Qt.AlignmentFlag) -> None:
+    """The block's lines, one under another, centred vertically in ``rect`` and aligned by ``align``
+    (left, centre or right) within its width."""
+    painter.setFont(block.font)
+    lh = block.line_height
+    top = rect.top() + (rect.height() - block.height) / 2
+    for k, line in enumerate(block.lines):
+        painter.drawText(QRectF(rect.left(), top + k * lh, rect.width(), lh),
+                         int(align | Qt.AlignmentFlag.AlignVCenter), line)
+
+
+def _paint_title(painter: QPainter, rect: QRectF, block: TextBlock) -> None:
     painter.setPen(QColor(0, 0, 0))
-    text = QFontMetricsF(font).elidedText(title, Qt.TextElideMode.ElideRight, rect.width())
-    painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+    paint_lines(painter, rect, block, Qt.AlignmentFlag.AlignHCenter)
 
 
 @dataclass(frozen=True)
@@ -117,6 +156,7 @@ class LayersFigure:
     colorbar: QRectF | None
     title: QRectF | None
     unit: float
+    title_text: TextBlock | None = None
 
 
 def layers_figure(layers: list[Layer], scale: float, title: str = "") -> LayersFigure:
@@ -128,16 +168,17 @@ def layers_figure(layers: list[Layer], scale: float, title: str = "") -> LayersF
     if bar is None and not title:
         return LayersFigure((pw, ph), QRectF(0, 0, pw, ph), None, None, unit)
     margin = round(10 * unit)
-    title_h = round(2.0 * 14 * unit) if title else 0
+    bar_w = colorbar_width(bar.levels, 12 * unit) + margin if bar is not None else 0
+    block = title_block(title, pw + bar_w, unit) if title else None
+    title_h = _title_height(block, unit) if block else 0
     panel = QRectF(margin, margin + title_h, pw, ph)
     bar_rect = None
     right = panel.right()
     if bar is not None:
-        bar_w = colorbar_width(bar.levels, 12 * unit)
-        bar_rect = QRectF(panel.right() + margin, panel.top(), bar_w, ph)
+        bar_rect = QRectF(panel.right() + margin, panel.top(), bar_w - margin, ph)
         right = bar_rect.right()
     title_rect = QRectF(margin, margin, right - margin, title_h) if title else None
-    return LayersFigure((right + margin, panel.bottom() + margin), panel, bar_rect, title_rect, unit)
+    return LayersFigure((right + margin, panel.bottom() + margin), panel, bar_rect, title_rect, unit, block)
 
 
 def paint_layers_figure(painter: QPainter, fig: LayersFigure, layers: list[Layer], title: str = "") -> None:
@@ -146,7 +187,7 @@ def paint_layers_figure(painter: QPainter, fig: LayersFigure, layers: list[Layer
     if bar is not None and fig.colorbar is not None:
         paint_colorbar(painter, fig.colorbar, bar.colormap, bar.levels, 12 * fig.unit)
     if title and fig.title is not None:
-        _paint_title(painter, fig.title, title, 14 * fig.unit)
+        _paint_title(painter, fig.title, fig.title_text or title_block(title, fig.title.width(), fig.unit))
 
 
 def export_layers(layers: list[Layer], path: str | Path, scale: float = 1.0, title: str = "") -> Path:
@@ -157,9 +198,40 @@ def export_layers(layers: list[Layer], path: str | Path, scale: float = 1.0, tit
     return write_figure(path, fig.size, lambda p: paint_layers_figure(p, fig, layers, title), title)
 
 
+@dataclass(frozen=True)
+class GridLabels:
+    """How a grid figure is labelled: a title under each tile, or a 2-D sweep's values at the edges."""
+    tiles: list[TextBlock]          # one per tile, or empty
+    columns: list[TextBlock]        # above the top row, or empty
+    rows: list[TextBlock]           # left of each row, or empty
+    tile_h: float = 0.0             # height of the label band under each tile
+    top_h: float = 0.0              # height of the column labels' band
+    left_w: float = 0.0             # width of the row labels' band
+
+
+def grid_labels(titles: list[str], rows: int, cols: int, tile_w: float, unit: float) -> GridLabels:
+    """Tile labels that are never cut: a 2-D sweep's "A, B" titles go to the grid's edges (A
+    above each column, B left of each row); other titles wrap to two lines under their tile,
+    shrinking to fit."""
+    if not titles:
+        return GridLabels([], [], [])
+    sweep = montage.sweep_labels(titles, rows, cols)
+    if sweep is None:
+        f, lines = text.fit(titles[:rows * cols], tile_w, 11 * unit, 7 * unit, max_lines=2)
+        blocks = [TextBlock(f, tuple(l)) for l in lines]
+        return GridLabels(blocks, [], [], tile_h=max(b.height for b in blocks) + 0.2 * blocks[0].line_height)
+    f, lines = text.fit(sweep[0], tile_w, 11 * unit, 7 * unit, max_lines=2)
+    columns = [TextBlock(f, tuple(l)) for l in lines]
+    fm = QFontMetricsF(f)
+    row_blocks = [TextBlock(f, tuple(text.wrap(t, fm, max(tile_w, 140 * unit)))) for t in sweep[1]]
+    left_w = max(fm.horizontalAdvance(line) for b in row_blocks for line in b.lines) + 6 * unit
+    top_h = max(b.height for b in columns) + 0.3 * fm.height()
+    return GridLabels([], columns, row_blocks, top_h=top_h, left_w=left_w)
+
+
 def export_grid(grid: ImageGrid, path: str | Path, scale: float = 1.0, columns: int | None = None,
                 colormap: str | None = None, shared: bool = False) -> Path:
-    """The grid's tiles (coloured as the grid view colours them) with small titles where they fit."""
+    """The grid's tiles (coloured as the grid view colours them), labelled as ``grid_labels`` says."""
     check_format(path)
     ensure_gui_app()
     images = montage.tile_images(grid, colormap, shared)
@@ -171,27 +243,33 @@ def export_grid(grid: ImageGrid, path: str | Path, scale: float = 1.0, columns: 
     tw, th = w * s, h * s
     unit = _unit(max(cols * tw, rows * th))
     gap = max(2.0, round(3 * unit))
-    titled = bool(grid.titles) and min(tw, th) >= _MIN_TITLED_TILE
-    tile_font = _font(min(11 * unit, tw / 7))
-    label_h = QFontMetricsF(tile_font).height() * 1.2 if titled else 0.0
-    title_h = round(2.0 * 14 * unit) if grid.title else 0
-    width = cols * tw + (cols + 1) * gap
-    height = title_h + rows * (th + label_h) + (rows + 1) * gap
+    titled = min(tw, th) >= _MIN_TITLED_TILE
+    labels = grid_labels(list(grid.titles) if titled else [], rows, cols, tw, unit)
+    x0 = gap + labels.left_w
+    width = x0 + cols * (tw + gap)
+    block = title_block(grid.title, width - 2 * gap, unit) if grid.title else None
+    title_h = _title_height(block, unit) if block else 0
+    y0 = title_h + labels.top_h + gap
+    height = y0 + rows * (th + labels.tile_h + gap)
 
     def paint(painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        if grid.title:
-            _paint_title(painter, QRectF(gap, gap, width - 2 * gap, title_h), grid.title, 14 * unit)
-        painter.setFont(tile_font)
+        if block is not None:
+            _paint_title(painter, QRectF(gap, gap, width - 2 * gap, title_h), block)
         painter.setPen(QColor(0, 0, 0))
-        fm = QFontMetricsF(tile_font)
         for i, img in enumerate(images):
             r, c = divmod(i, cols)
-            x, y = gap + c * (tw + gap), title_h + gap + r * (th + label_h + gap)
+            x, y = x0 + c * (tw + gap), y0 + r * (th + labels.tile_h + gap)
             painter.drawImage(QRectF(x, y, tw, th), to_qimage(img))
-            if titled and i < len(grid.titles):
-                text = fm.elidedText(grid.titles[i], Qt.TextElideMode.ElideRight, tw)
-                painter.drawText(QRectF(x, y + th, tw, label_h), int(Qt.AlignmentFlag.AlignCenter), text)
+            if i < len(labels.tiles):
+                band = QRectF(x, y + th, tw, labels.tile_h)
+                paint_lines(painter, band, labels.tiles[i], Qt.AlignmentFlag.AlignHCenter)
+        for c, b in enumerate(labels.columns):
+            band = QRectF(x0 + c * (tw + gap), title_h + gap, tw, labels.top_h)
+            paint_lines(painter, band, b, Qt.AlignmentFlag.AlignHCenter)
+        for r, b in enumerate(labels.rows):
+            band = QRectF(gap, y0 + r * (th + labels.tile_h + gap), labels.left_w - 4 * unit, th)
+            paint_lines(painter, band, b, Qt.AlignmentFlag.AlignRight)
 
     return write_figure(path, (width, height), paint, grid.title)
 
@@ -204,10 +282,29 @@ def export_result(result: Result, image: np.ndarray | None, path: str | Path, sc
     return painter(result, image, path, scale)
 
 
+def overlay_layers(result: Result, display: DisplayOptions | None = None) -> list[Layer]:
+    """The layers that show ``result`` over its image, as the Image tab shows them: an attribution
+    map (a Heatmap that explains a target) is coloured by the attribution display options (the
+    workspace's; by default its defaults), as the Attribution panel colours it."""
+    layers = layers_for(result)
+    if not (isinstance(result, Heatmap) and result.target is not None):
+        return layers
+    options = display or DisplayOptions()
+    out: list[Layer] = []
+    for layer in layers:
+        if isinstance(layer, HeatmapLayer):
+            custom = layer.colormap not in (colormaps.SIGNED_DEFAULT, colormaps.UNSIGNED_DEFAULT)
+            layer = display_layer(layer.name, result.heatmap, options, colormap=layer.colormap if custom else None,
+                                  id=layer.id, visible=layer.visible, opacity=layer.opacity,
+                                  show_colorbar=layer.show_colorbar)
+        out.append(layer)
+    return out
+
+
 def export_overlay(result: Result, image: np.ndarray | None, path: str | Path, scale: float = 1.0) -> Path:
-    """The result's canvas layers over its image (if any), with its title."""
+    """The result's layers over its image (if any), with its title: the Image tab's figure."""
     layers: list[Layer] = [] if image is None else [ImageLayer(name="image", image=np.asarray(image))]
-    layers += layers_for(result)
+    layers += overlay_layers(result)
     if not layers:
         raise ValueError(f"a {result.kind} result has no picture to export; save it as npz instead")
     return export_layers(layers, path, scale, title=result.title)

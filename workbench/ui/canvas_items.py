@@ -8,15 +8,13 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsRectItem
 
 from workbench.core import colormaps
-from workbench.core.canvas_layers import (BoxesLayer, HeatmapLayer, ImageLayer, Layer, MaskLayer, PointsLayer,
-                                  SegmentationLayer)
-from workbench.core.canvas_layers import LinesLayer
-from workbench.figure.paint import box_color, label_text_color, point_colors, segment_color
+from workbench.core.canvas_layers import (BoxesLayer, HeatmapLayer, ImageLayer, Layer, LinesLayer, MaskLayer,
+                                          PointsLayer, SegmentationLayer)
+from workbench.core.label_placement import place_labels
+from workbench.figure.paint import (OUTLINE_ALPHA, OUTLINE_RGB, box_color, box_pens, label_text_color, point_colors,
+                                    segment_color)
 
 pg.setConfigOptions(imageAxisOrder="row-major")
-
-# a label sits above its box unless the box starts this close (fraction of image height) to the top
-_LABEL_INSIDE_BELOW = 0.06
 
 
 def _box_pen(color: tuple[int, int, int], width: float) -> QPen:
@@ -27,9 +25,34 @@ def _box_pen(color: tuple[int, int, int], width: float) -> QPen:
     return pen
 
 
+class OutlinedBox(QGraphicsRectItem):
+    """A box line with a dark outline under it, so it reads on light and dark images alike;
+    ``pen()`` is the coloured line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._outline = QPen(Qt.PenStyle.NoPen)
+
+    def set_style(self, color: tuple[int, int, int], width: float, dashed: bool) -> None:
+        outline, line = box_pens(color, width, dashed=dashed, cosmetic=True)
+        self._outline = outline
+        self.setPen(line)
+
+    def outline_pen(self) -> QPen:
+        return self._outline
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(self._outline)
+        painter.drawRect(self.rect())
+        painter.setPen(self.pen())
+        painter.drawRect(self.rect())
+
+
 class BoxLabel(QGraphicsItem):
-    """A box's label: text on a filled rectangle, the same size at any zoom. Lighter to paint
-    than a text document item, which matters with dozens of labels redrawn per slider move."""
+    """A box's label: text on a filled rectangle with a dark border, the same size at any zoom,
+    its top-left corner at its position. Lighter to paint than a text document item, which
+    matters with dozens of labels redrawn per slider move."""
     PAD = 3.0
 
     def __init__(self) -> None:
@@ -41,23 +64,30 @@ class BoxLabel(QGraphicsItem):
         self._ink = QColor(255, 255, 255)
         self._rect = QRectF()
 
-    def set_label(self, text: str, fill: tuple[int, int, int], ink: tuple[int, int, int], below: bool) -> None:
-        """Show ``text``; the label hangs below its position when ``below``, else sits above it."""
+    def set_label(self, text: str, fill: tuple[int, int, int], ink: tuple[int, int, int]) -> None:
         self.prepareGeometryChange()
         fm = QFontMetricsF(self._font)
-        w, h = fm.horizontalAdvance(text) + 2 * self.PAD, fm.height() + self.PAD
-        self._rect = QRectF(0, 0 if below else -h, w, h)
+        self._rect = QRectF(0, 0, fm.horizontalAdvance(text) + 2 * self.PAD, fm.height() + self.PAD)
         self._text, self._fill, self._ink = text, QColor(*fill), QColor(*ink)
         self.update()
 
     def text(self) -> str:
         return self._text
 
+    def fill(self) -> QColor:
+        return self._fill
+
+    def size(self) -> tuple[float, float]:
+        """Width and height in screen pixels."""
+        return self._rect.width(), self._rect.height()
+
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt naming)
-        return self._rect
+        return self._rect.adjusted(-1, -1, 1, 1)
 
     def paint(self, painter: QPainter, _option, _widget=None) -> None:
-        painter.fillRect(self._rect, self._fill)
+        painter.setPen(QPen(QColor(*OUTLINE_RGB, round(255 * OUTLINE_ALPHA)), 1.0))
+        painter.setBrush(self._fill)
+        painter.drawRect(self._rect)
         painter.setFont(self._font)
         painter.setPen(self._ink)
         painter.drawText(self._rect.adjusted(self.PAD, 0, -self.PAD, 0),
@@ -65,8 +95,9 @@ class BoxLabel(QGraphicsItem):
 
 
 def item_opacity(layer: Layer) -> float:
-    # a mask's opacity is already in the alpha channel of layer.rgba()
-    return 1.0 if isinstance(layer, (MaskLayer, SegmentationLayer)) else layer.opacity
+    # a mask's opacity is already in the alpha channel of layer.rgba(); a heatmap's is set on its
+    # image item, so the wash that dims the image under it keeps its own
+    return 1.0 if isinstance(layer, (MaskLayer, SegmentationLayer, HeatmapLayer)) else layer.opacity
 
 
 class LayerGraphics:
@@ -83,6 +114,12 @@ class LayerGraphics:
         self.box_items: list[QGraphicsRectItem] = []   # reused across redraws, spares hidden
         self.labels: list[BoxLabel] = []
         self.halo: QGraphicsRectItem | None = None
+        self.wash: QGraphicsRectItem | None = None      # dims the image under a heatmap
+        self._label_boxes = np.zeros((0, 4))            # the labelled boxes, one per label item in use
+        self._label_scores: list[float] = []
+        self._label_first: int | None = None            # the selected box's label: placed first
+        self._bounds: tuple[float, float] | None = None
+        self._watched = None                            # the view box whose zoom re-places labels
 
     def render(self, layer: Layer, size: tuple[int, int] | None, z: int, selected: int | None = None) -> None:
         """Draw ``layer``; ``size`` is the (width, height) of the canvas image, if any."""
@@ -99,6 +136,7 @@ class LayerGraphics:
             self._render_lines(layer)
 
     def dispose(self) -> None:
+        self._unwatch()
         scene = self.root.scene()
         if scene is not None:
             scene.removeItem(self.root)
@@ -109,7 +147,8 @@ class LayerGraphics:
             if item.scene() is not None:
                 item.scene().removeItem(item)
         self.items = []
-        self.box_items, self.labels, self.halo = [], [], None
+        self.box_items, self.labels, self.halo, self.wash = [], [], None, None
+        self._label_boxes, self._label_scores, self._label_first = np.zeros((0, 4)), [], None
 
     def _render_raster(self, layer: Layer, size: tuple[int, int] | None) -> None:
         if self.image_item is None:
@@ -125,6 +164,7 @@ class LayerGraphics:
             hi = hi if hi > lo else lo + 1.0
             data = np.nan_to_num(np.asarray(layer.data, np.float32), nan=lo)
             item.setImage(data, levels=(lo, hi), lut=colormaps.lut(layer.colormap), autoLevels=False)
+            item.setOpacity(layer.opacity)
         elif isinstance(layer, SegmentationLayer):
             item.setImage(layer.rgba(), levels=(0, 255), autoLevels=False)
         else:
@@ -133,38 +173,61 @@ class LayerGraphics:
         h, w = item.image.shape[:2]
         width, height = size or (w, h)
         item.setRect(QRectF(0, 0, width, height))
+        self._render_wash(layer, QRectF(0, 0, width, height) if size else None)
+
+    def _render_wash(self, layer: Layer, image_rect: QRectF | None) -> None:
+        """A heatmap's ``dim_image``: a rectangle of the map's neutral colour over the canvas
+        image (under the map), at that opacity."""
+        dim = layer.dim_image if isinstance(layer, HeatmapLayer) and image_rect is not None else 0.0
+        if dim <= 0:
+            if self.wash is not None:
+                self.wash.setVisible(False)
+            return
+        if self.wash is None:
+            self.wash = QGraphicsRectItem()
+            self.wash.setPen(QPen(Qt.PenStyle.NoPen))
+            self.wash.setParentItem(self.root)
+            self.wash.setZValue(-1)
+            self.items.append(self.wash)
+        self.wash.setRect(image_rect)
+        self.wash.setBrush(QColor(*layer.wash_color()))
+        self.wash.setOpacity(dim)
+        self.wash.setVisible(True)
 
     def _render_boxes(self, layer: BoxesLayer, size: tuple[int, int] | None, selected: int | None) -> None:
         """Update the layer's box and label items in place; redraws after a slider move create
-        no items unless there are more boxes than ever before."""
+        no items unless there are more boxes than ever before. Labels are placed by
+        ``place_labels`` at the current zoom, and placed again when the zoom changes."""
         if self.items and not self.box_items and not self.labels:
             self._clear()
-        height = size[1] if size else None
         boxes = np.asarray(layer.boxes, np.float64).reshape(-1, 4)
         while len(self.box_items) < len(boxes):
-            self.box_items.append(self._adopt(QGraphicsRectItem()))
-        shown_labels = 0
+            self.box_items.append(self._adopt(OutlinedBox()))
+        labelled: list[int] = []
         for i, (x0, y0, x1, y1) in enumerate(boxes):
             rect = QRectF(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
             color = box_color(layer, i)
             item = self.box_items[i]
             item.setRect(rect)
-            item.setPen(_box_pen(color, layer.line_width + (1 if i == selected else 0)))
+            item.set_style(color, layer.line_width + (1 if i == selected else 0), layer.dashed)
             item.setZValue(2 if i == selected else 0)
             item.setVisible(True)
             text = layer.texts[i] if i < len(layer.texts) else ""
             if text:
-                if shown_labels == len(self.labels):
+                if len(labelled) == len(self.labels):
                     self.labels.append(self._adopt(BoxLabel()))
-                label = self.labels[shown_labels]
-                shown_labels += 1
-                inside = height is not None and rect.top() < _LABEL_INSIDE_BELOW * height
-                label.set_label(text, color, label_text_color(color), below=inside)
-                label.setPos(rect.left(), rect.top())
-                label.setZValue(3 if i == selected else 0.5)
-                label.setVisible(True)
-        for item in self.box_items[len(boxes):] + self.labels[shown_labels:]:
+                self.labels[len(labelled)].set_label(text, color, label_text_color(color))
+                labelled.append(i)
+        for item in self.box_items[len(boxes):] + self.labels[len(labelled):]:
             item.setVisible(False)
+        idx = np.asarray(labelled, np.int64)
+        self._label_boxes = boxes[idx]
+        scores = np.asarray(layer.scores, np.float64)
+        self._label_scores = scores[idx].tolist() if len(scores) >= len(boxes) else []
+        self._label_first = labelled.index(selected) if selected in labelled else None
+        self._bounds = (float(size[0]), float(size[1])) if size else None
+        self.place_labels()
+        self._watch()
         if selected is not None and 0 <= selected < len(boxes):
             if self.halo is None:
                 self.halo = self._adopt(QGraphicsRectItem())
@@ -174,6 +237,51 @@ class LayerGraphics:
             self.halo.setVisible(True)
         elif self.halo is not None:
             self.halo.setVisible(False)
+
+    def place_labels(self, *_) -> None:
+        """Place the labels for the current zoom: sizes on screen become image pixels."""
+        n = len(self._label_boxes)
+        if not n:
+            return
+        px, py = self._pixel_size()
+        sizes = np.array([self.labels[k].size() for k in range(n)], np.float64) * (px, py)
+        placed = place_labels(self._label_boxes, sizes, self._label_scores or None, self._bounds, self._label_first)
+        shown = set()
+        for rank, p in enumerate(placed):
+            label = self.labels[p.index]
+            label.setPos(p.x, p.y)
+            label.setZValue(3 if p.index == self._label_first else 0.5 + 0.4 * rank / len(placed))
+            label.setVisible(True)
+            shown.add(p.index)
+        for k in range(n):
+            if k not in shown:
+                self.labels[k].setVisible(False)
+
+    def _pixel_size(self) -> tuple[float, float]:
+        """Image pixels per screen pixel (1 when the layer is on no sized view yet)."""
+        vb = self.root.getViewBox()
+        try:
+            px, py = vb.viewPixelSize() if vb is not None else (1.0, 1.0)
+        except Exception:   # a view box not laid out yet has no size to divide by
+            return 1.0, 1.0
+        ok = np.isfinite([px, py]).all() and px > 0 and py > 0
+        return (abs(float(px)), abs(float(py))) if ok else (1.0, 1.0)
+
+    def _watch(self) -> None:
+        vb = self.root.getViewBox()
+        if vb is self._watched or vb is None or not hasattr(vb, "sigTransformChanged"):
+            return
+        self._unwatch()
+        vb.sigTransformChanged.connect(self.place_labels)
+        self._watched = vb
+
+    def _unwatch(self) -> None:
+        if self._watched is not None:
+            try:
+                self._watched.sigTransformChanged.disconnect(self.place_labels)
+            except (RuntimeError, TypeError):
+                pass
+            self._watched = None
 
     def _adopt(self, item: QGraphicsItem) -> QGraphicsItem:
         self._add(item)

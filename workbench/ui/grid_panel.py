@@ -51,5 +51,8 @@ class GridPanel(Panel):
     def current_result(self):
         return self.workspace.result(GRID) if self.workspace is not None else None
 
+    def script_options(self) -> dict:
+        return {"colormap": self.grid_view.current_colormap(), "shared": self.grid_view.shared.isChecked()}
+
     def export_figure(self, path: str | Path, scale: float = 1.0) -> Path:
         return self.grid_view.export(path, scale)

@@ -5,7 +5,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from workbench.core.renderers import DETECTION, IMAGE, layers_for
+from workbench.core.attribution.notes import zero_map_note
+from workbench.core.renderers import DETECTION, IMAGE
+from workbench.figure.render import overlay_layers
 from workbench.ui.panel import TAB, Panel
 
 
@@ -39,11 +41,14 @@ class ImageView(Panel):
         if result is None:
             return
         self._shown_view = IMAGE
-        layers = layers_for(result)
+        layers = overlay_layers(result, self.workspace.display)   # as the CLI's figure shows it
         if not layers:
             self.message.emit(f"{result.title or result.method}: no view for {result.kind} results yet; "
                               "File ▸ Export Result saves it")
         self.canvas.replace_overlays(layers)
+        note = zero_map_note(result)   # an all-zero map says why it shows nothing
+        if note:
+            self.message.emit(f"{result.title or result.method}: {note}")
 
     def _on_detections(self, result) -> None:
         if result is not None:
@@ -51,6 +56,9 @@ class ImageView(Panel):
 
     def current_result(self):
         return self.workspace.result(self._shown_view) if self.workspace is not None else None
+
+    def script_options(self) -> dict:
+        return {"image": self.canvas.image(), "layers": self.canvas.layers()} if self.canvas is not None else {}
 
     def export_figure(self, path: str | Path, scale: float = 1.0) -> Path:
         if self.canvas is None or self.canvas.image() is None:

@@ -9,7 +9,8 @@ import math
 
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
-                               QLabel, QListWidget, QListWidgetItem, QPushButton, QSlider, QVBoxLayout, QWidget)
+                               QLabel, QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from workbench.core import colormaps
 from workbench.core.canvas_layers import HeatmapLayer, ImageLayer, Layer
@@ -44,6 +45,13 @@ class LayersPanel(Panel):
         for p in CLIP_PERCENTILES:
             self.clip.addItem("min to max" if p == 100 else f"clip at {p:g}%", p)
         self.show_colorbar = QCheckBox("show")
+        self.dim_image = QSpinBox()
+        self.dim_image.setObjectName("dimImage")
+        self.dim_image.setRange(0, 100)
+        self.dim_image.setSingleStep(10)
+        self.dim_image.setSuffix(" %")
+        self.dim_image.setToolTip("Wash out the image under this map toward the map's neutral colour, so a "
+                                  "saturated image does not read as attribution (0: the image as it is)")
         self.remove = QPushButton("Remove layer")
         self._build_layout()
 
@@ -56,6 +64,7 @@ class LayersPanel(Panel):
         self.symmetric.toggled.connect(self._on_symmetric)
         self.clip.activated.connect(lambda _: self._auto_range())
         self.show_colorbar.toggled.connect(self._on_colorbar)
+        self.dim_image.valueChanged.connect(self._on_dim_image)
         self.remove.clicked.connect(self._on_remove)
 
     def bind(self, workspace, engine, canvas: Canvas) -> None:
@@ -78,6 +87,7 @@ class LayersPanel(Panel):
         self.form.addRow("Range", self.symmetric)
         self.form.addRow("Auto range", self.clip)
         self.form.addRow("Colorbar", self.show_colorbar)
+        self.form.addRow("Dim image", self.dim_image)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)
         layout.addLayout(self.form)
@@ -141,7 +151,8 @@ class LayersPanel(Panel):
     def _sync_controls(self) -> None:
         layer = self.current_layer()
         heat = isinstance(layer, HeatmapLayer)
-        for widget in (self.colormap, self.vmin, self.vmax, self.symmetric, self.clip, self.show_colorbar):
+        for widget in (self.colormap, self.vmin, self.vmax, self.symmetric, self.clip, self.show_colorbar,
+                       self.dim_image):
             self.form.setRowVisible(widget, heat)
         self.opacity.setEnabled(layer is not None)
         self.remove.setEnabled(layer is not None and not isinstance(layer, ImageLayer))
@@ -164,6 +175,7 @@ class LayersPanel(Panel):
         for widget, setter, value in ((self.colormap, self.colormap.setCurrentText, layer.colormap),
                                       (self.symmetric, self.symmetric.setChecked, lo < 0 and lo == -hi),
                                       (self.show_colorbar, self.show_colorbar.setChecked, layer.show_colorbar),
+                                      (self.dim_image, self.dim_image.setValue, round(layer.dim_image * 100)),
                                       (self.clip, self.clip.setCurrentIndex,
                                        CLIP_PERCENTILES.index(self._clip.get(layer.id, 100.0)))):
             with QSignalBlocker(widget):
@@ -198,6 +210,11 @@ class LayersPanel(Panel):
     def _on_colorbar(self, on: bool) -> None:
         if (layer := self._heatmap()) is not None:
             layer.show_colorbar = on
+            self._apply(layer)
+
+    def _on_dim_image(self, percent: int) -> None:
+        if (layer := self._heatmap()) is not None:
+            layer.dim_image = percent / 100.0
             self._apply(layer)
 
     def _on_range(self, low: float | None = None, high: float | None = None) -> None:

@@ -32,6 +32,7 @@ class LazyTab(Panel):
             self.content.message.connect(self.message)
             self.content.statusMessage.connect(self.statusMessage)
             self.content.raiseRequested.connect(self.raiseRequested)
+            self.content.raisePanel.connect(self.raisePanel)
             area = QScrollArea()  # dense panels scroll rather than force the window wider than the screen
             area.setWidgetResizable(True)
             area.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -41,6 +42,9 @@ class LazyTab(Panel):
 
     def export_figure(self, path: str | Path, scale: float = 1.0) -> Path:
         return self.ensure_built().export_figure(path, scale)
+
+    def export_script(self, path: str | Path) -> Path:
+        return self.ensure_built().export_script(path)
 
     def current_result(self):
         return self.content.current_result() if self.content is not None else None

@@ -1,5 +1,7 @@
 """The Method panel: the methods for the workspace's model, a form for the chosen one, and Run.
 
+Attribution methods are not here: they run from the Attribution panel, which also holds the
+target (its class table writes the workspace's target; a method here that uses one gets it).
 Results go to the workspace (``workspace.show``), partial ones as they come; the views that
 show them follow the workspace.
 """
@@ -7,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QCompleter, QFormLayout, QLabel, QLineEdit,
-                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from workbench import plugins
+from workbench.core.attribution.methods import ATTRIBUTION
 from workbench.core.renderers import IMAGE, renderer_for
 from workbench.core.results import Result
 from workbench.ui.method_combo import MethodCombo
@@ -21,12 +22,14 @@ from workbench.ui.panel import LEFT, Panel
 REGISTRY_KEY = "registry"
 METHOD_KEY = "method"
 LAYER_CHOICES = ("layers", "conv_layers")
+ATTRIBUTION_PANEL = "attributionDock"
 
 
 class MethodPanel(Panel):
     title = "Method"
     area = LEFT
     object_name = "methodDock"
+
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -45,34 +48,37 @@ class MethodPanel(Panel):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(self.form)
-        self.target = QLineEdit()
-        self.target.setObjectName("targetEdit")
-        self.target.setPlaceholderText("top prediction")
-        self.target.setToolTip("Class index or name; empty means the model's top prediction")
-        self.target.editingFinished.connect(self._on_target_edited)
-        self.auto_run = QCheckBox("Run when parameters or the image change")
+        self.attribution_note = QLabel("Attribution methods (saliency, Grad-CAM, occlusion…) "
+                                       "are in the Attribution dock")
+        self.attribution_note.setWordWrap(True)
+        self.attribution_button = QPushButton("Attribution")
+        self.attribution_button.setObjectName("showAttribution")
+        self.attribution_button.setToolTip("Show the Attribution dock")
+        self.attribution_button.clicked.connect(lambda: self.raisePanel.emit(ATTRIBUTION_PANEL))
+        self.auto_run = QCheckBox("Run on every change")
         self.auto_run.setObjectName("autoRun")
+        self.auto_run.setToolTip("Run again whenever a parameter or the image changes")
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("runButton")
         self.run_button.setToolTip("Run the method (Ctrl+R)")
         self.run_button.clicked.connect(self.request_run)
 
-        target_row = QFormLayout()
-        target_row.addRow("Target", self.target)
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.attribution_note, 1)
+        note_row.addWidget(self.attribution_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.combo)
         layout.addWidget(self.description)
         layout.addWidget(scroll, 1)
-        layout.addLayout(target_row)
         layout.addWidget(self.auto_run)
         layout.addWidget(self.run_button)
+        layout.addLayout(note_row)
 
     def bind(self, workspace, engine, canvas) -> None:
         self.workspace, self.engine = workspace, engine
         workspace.registryChanged.connect(self._refresh_methods)
         workspace.modelChanged.connect(self._on_model)
         workspace.imageChanged.connect(self._on_image)
-        workspace.targetChanged.connect(self._show_target)
         workspace.layerChanged.connect(self.use_layer)
         self._on_model(workspace.handle)
 
@@ -91,13 +97,6 @@ class MethodPanel(Panel):
 
     def _on_model(self, handle: Any) -> None:
         self._stop_run()    # a result still coming was made with the previous model
-        if self.target.completer() is not None:
-            self.target.completer().deleteLater()
-        completer = QCompleter(list(handle.labels) if handle is not None else [], self.target)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.target.setCompleter(completer)
-        self._show_target(self.workspace.target)
         self.form.set_handle(handle)
         self._refresh_methods()
 
@@ -122,40 +121,6 @@ class MethodPanel(Panel):
                     continue
         return False
 
-    # --- target --------------------------------------------------------------------
-    def target_index(self) -> int | None:
-        """The typed target as a class index; None for the top prediction. Raises ValueError."""
-        text = self.target.text().strip()
-        if not text:
-            return None
-        handle = self.workspace.handle
-        if handle is None:
-            raise ValueError("load a model before choosing a target")
-        index = handle.class_index(text.split(":")[0] if ":" in text else text)
-        if handle.labels and not 0 <= index < len(handle.labels):
-            raise ValueError(f"class {index} is out of range (the model has {len(handle.labels)} classes)")
-        return index
-
-    def _commit_target(self) -> None:
-        """The typed target into the workspace; raises ValueError for one that is not a class."""
-        self.workspace.set_target(self.target_index())
-
-    def _on_target_edited(self) -> None:
-        try:
-            self._commit_target()
-        except ValueError as e:
-            self.message.emit(str(e))
-
-    def _show_target(self, target: int | None) -> None:
-        handle = self.workspace.handle
-        if target is None:
-            text = ""
-        elif handle is not None and handle.labels and 0 <= target < len(handle.labels):
-            text = f"{target}: {handle.labels[target]}"
-        else:
-            text = str(target)
-        self.target.setText(text)
-
     # --- running -------------------------------------------------------------------
     def request_run(self) -> Any:
         """Run the chosen method on the workspace's model and image; its results (partial
@@ -170,10 +135,6 @@ class MethodPanel(Panel):
                                 else "The methods are still loading")
         if method.needs_image and ws.image is None:
             return self._refuse(f"Open an image first: {method.title or method.name} runs on one")
-        try:
-            self._commit_target()
-        except ValueError as e:
-            return self._refuse(str(e))
         ticket = self.engine.run_method(METHOD_KEY, method, ws.handle, ws.image, self.form.values(), ws.target)
         ticket.partial.connect(self._show)
         ticket.done.connect(self._show)
@@ -203,7 +164,8 @@ class MethodPanel(Panel):
     # --- internals -----------------------------------------------------------------
     def _refresh_methods(self, *_: Any) -> None:
         handle, registry = self.workspace.handle, self.workspace.registry
-        methods = registry.for_task(handle.task if handle is not None else None) if registry is not None else []
+        methods = [m for m in (registry.for_task(handle.task if handle is not None else None)
+                               if registry is not None else []) if m.kind != ATTRIBUTION]
         self.combo.fill(methods, "(load a model)" if registry is not None else "(loading methods…)")
         self.run_button.setEnabled(bool(methods) and handle is not None)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QMessageBox, QPushButton, QStyle, QStyleOptionComboBox, QStylePainter, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from workbench.core import jobs
 from workbench.ui.panel import LEFT, Panel
@@ -32,10 +33,7 @@ class ModelPanel(Panel):
         self.trust_prompt: QMessageBox | None = None
         self._loading = ""               # the model id of the latest load (only its ticket reports)
 
-        self.combo = QComboBox()
-        self.combo.setObjectName("modelCombo")
-        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.combo.setMinimumContentsLength(16)
+        self.combo = ModelCombo()
         self.load_button = QPushButton("Load")
         self.load_button.clicked.connect(self.load_selected)
         self.file_button = QPushButton("Open model file…")
@@ -43,11 +41,7 @@ class ModelPanel(Panel):
         self.info = QLabel("No model loaded")
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.layers = QTreeWidget()
-        self.layers.setObjectName("layerTree")
-        self.layers.setHeaderLabels(["Layer", "Type", "Output shape"])
-        self.layers.setRootIsDecorated(False)
-        self.layers.setAlternatingRowColors(True)
+        self.layers = LayerTable()
         self.layers.itemDoubleClicked.connect(lambda item, _col: self.workspace.set_layer(item.text(0)))
 
         row = QHBoxLayout()
@@ -130,11 +124,11 @@ class ModelPanel(Panel):
         for layer in handle.layers():
             shape = "×".join(str(d) for d in layer.output_shape) if layer.output_shape else "—"
             item = QTreeWidgetItem([layer.name, layer.type, shape])
-            if layer.is_conv:
-                item.setToolTip(0, "conv layer")
+            for column, text in enumerate((layer.name + ("  (conv layer)" if layer.is_conv else ""), layer.type,
+                                           shape)):
+                item.setToolTip(column, text)
             self.layers.addTopLevelItem(item)
-        for col in range(3):
-            self.layers.resizeColumnToContents(col)
+        self.layers.fit_columns()
 
     def ask_trust(self, model_id: str, message: str) -> None:
         """Ask, without blocking, whether to load a pickled model file anyway."""
@@ -154,6 +148,83 @@ class ModelPanel(Panel):
             self.load(model_id, trust_pickle=True)
         else:
             self.message.emit(f"{model_id} was not loaded")
+
+
+class ModelCombo(QComboBox):
+    """The model catalogue. The open list shows each entry in full; the closed box shows the chosen
+    model's id alone, elided in the middle when the dock is narrow, and the full entry as its tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelCombo")
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(12)
+        self.currentIndexChanged.connect(self._describe_current)
+
+    def shown_text(self) -> str:
+        """What the closed box shows: the chosen model's id, elided to fit."""
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        model_id = str(self.currentData() or self.currentText())
+        return self.fontMetrics().elidedText(model_id, Qt.TextElideMode.ElideMiddle, field.width())
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt naming)
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        option.currentText = self.shown_text()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+    def showPopup(self) -> None:  # noqa: N802
+        view = self.view()
+        screen = self.screen().availableGeometry().width() if self.screen() is not None else 1200
+        view.setMinimumWidth(min(view.sizeHintForColumn(0) + 2 * view.frameWidth() + 24, screen - 40))
+        super().showPopup()
+
+    def _describe_current(self, index: int) -> None:
+        details = self.itemData(index, Qt.ItemDataRole.ToolTipRole) if index >= 0 else None
+        text = self.itemText(index) if index >= 0 else ""
+        self.setToolTip(f"{text}\n\n{details}" if details else text)
+
+
+class LayerTable(QTreeWidget):
+    """The model's layers: name, type and output shape, always as wide as the dock. The type and
+    shape columns take what their contents need, up to a share of the width; names are elided in
+    the middle; every cell's full text is its tooltip."""
+
+    TYPE_SHARE, SHAPE_SHARE = 0.3, 0.42     # a shape reads worse cut than a type or a name
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("layerTree")
+        self.setHeaderLabels(["Layer", "Type", "Output shape"])
+        self.setRootIsDecorated(False)
+        self.setAlternatingRowColors(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+
+    def fit_columns(self) -> None:
+        """Each column as wide as its contents when they all fit; otherwise the shape keeps up to
+        SHAPE_SHARE of the width, the type what the names leave (at least TYPE_SHARE)."""
+        width, header = self.viewport().width(), self.header()
+        need = [max(self.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(3)]
+        shape = min(need[2], int(width * self.SHAPE_SHARE))
+        kind = min(need[1], max(int(width * self.TYPE_SHARE), width - shape - need[0]))
+        header.resizeSection(2, shape)
+        header.resizeSection(1, kind)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.fit_columns()
 
 
 def describe_entry(entry: dict) -> str:

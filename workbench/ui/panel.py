@@ -32,6 +32,7 @@ class Panel(QWidget):
     message = Signal(str)       # a note the user should see (status bar and a non-modal notice)
     statusMessage = Signal(str)   # passing information for the status bar alone (a pixel, a box)
     raiseRequested = Signal()   # bring this panel to the front
+    raisePanel = Signal(str)    # bring the panel with this object name to the front
 
     def bind(self, workspace: "QtWorkspace", engine: "Engine", canvas: "Canvas") -> None:
         """Connect to the workspace, the engine and the canvas; called once, after __init__."""
@@ -43,3 +44,16 @@ class Panel(QWidget):
     def current_result(self) -> "Result | None":
         """The result File > Export Result saves while this panel is current."""
         return None
+
+    def export_script(self, path: str | Path) -> Path:
+        """A matplotlib script that redraws the current result's figure, with the arrays it reads
+        beside it (File > Export as Script)."""
+        from workbench.figure.script import companion_npz, write_script
+        result = self.current_result()
+        if result is None:
+            raise ValueError(f"the {self.title} panel has nothing to export yet")
+        return write_script(result, companion_npz(path), path, **self.script_options())[1]
+
+    def script_options(self) -> dict:
+        """What the script draws besides the result: the image, the layers as shown, a colormap."""
+        return {}

@@ -10,18 +10,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMainWindow, QTabWidget
 
 from workbench.ui import image_io, theme
 from workbench.ui.canvas import Canvas
 from workbench.ui.export_dialog import ask_save_path
+from workbench.ui.first_steps import FirstStepsHint
 from workbench.ui.lazy_tab import LazyTab
 from workbench.ui.panel import BOTTOM, LEFT, RIGHT, TAB, Panel
 from workbench.ui.panels import PANELS, Deferred, panel_class
 from workbench.ui.settings import THEMES, Settings
 from workbench.ui.status import JobStatus, Notice
+from workbench.ui.window_layout import default_dock_widths, default_size, fit_docks
 from workbench.ui.workspace_signals import QtWorkspace
 
 STATUS_MS = 6000
@@ -72,6 +74,9 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._restore()
+        self.first_steps = FirstStepsHint(self.views.widget(0), self.workspace)
+        if self.settings.problems:
+            self.status.show_note(self.settings.report())
 
     # --- panels --------------------------------------------------------------------
     def add_panel(self, entry: "str | Deferred | type[Panel]") -> Panel:
@@ -84,6 +89,7 @@ class MainWindow(QMainWindow):
         panel.message.connect(self.status.show_note)
         panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
         panel.raiseRequested.connect(lambda p=panel: self._raise(p))
+        panel.raisePanel.connect(self._raise_named)
         self.panels.append(panel)
         if panel.area == TAB:
             self.tabs.append(panel)
@@ -148,6 +154,10 @@ class MainWindow(QMainWindow):
                 dock.show()
                 dock.raise_()
 
+    def _raise_named(self, object_name: str) -> None:
+        if any(p.object_name == object_name for p in self.panels):
+            self._raise(self.panel(object_name))
+
     def _bring_forward(self, view: str, result: Any) -> None:
         """Show the panel whose view got a new result; a dock drawing on the canvas brings the Image tab."""
         if result is None or not view:
@@ -204,15 +214,30 @@ class MainWindow(QMainWindow):
                                                   "NumPy arrays (*.npz)")
             if not path:
                 return None
+        from workbench.core.atomic import write_text_atomic
         path = Path(path).with_suffix(".npz")
         try:
             result.save_npz(path)
-            path.with_suffix(".json").write_text(result.params_json())
-        except OSError as e:
+            write_text_atomic(path.with_suffix(".json"), result.params_json())
+        except (OSError, ValueError) as e:
             self.status.show_error(f"Could not save {path.name}: {e}")
             return None
         self.statusBar().showMessage(f"Saved {path} and {path.with_suffix('.json').name}", 4000)
         return path
+
+    def export_script(self, path: str | None = None) -> Path | None:
+        """A matplotlib script that redraws the current tab's figure from an npz written beside it."""
+        if path is None:
+            path = ask_save_path(self, "Export as Script", self._export_dir("figure.py"), "Python script (*.py)")
+            if path is None:
+                return None
+        try:
+            written = self.current_panel().export_script(path)
+        except (OSError, ValueError) as e:
+            self.status.show_error(f"Could not export the script: {e}")
+            return None
+        self.statusBar().showMessage(f"Saved {written}: run it with python {written.name} --out figure.pdf", 6000)
+        return written
 
     def copy_figure(self) -> bool:
         """The current tab, rendered as its exported PNG figure, onto the clipboard."""
@@ -248,6 +273,7 @@ class MainWindow(QMainWindow):
         export = _add(file, "&Export Figure…", self.export_figure, QKeySequence.StandardKey.Save)
         export.setShortcuts([QKeySequence.StandardKey.Save, QKeySequence("Ctrl+E")])
         _add(file, "Export &Result (npz)…", self.export_result, "Ctrl+Shift+E")
+        _add(file, "Export as &Script…", self.export_script)
         file.addSeparator()
         _add(file, "&Quit", self.close, "Ctrl+Q")
 
@@ -277,23 +303,31 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
-        if geometry is None or not self.restoreGeometry(geometry):
-            screen = QGuiApplication.primaryScreen()
-            room = screen.availableGeometry() if screen else None
-            self.resize(min(1400, int(room.width() * 0.9)) if room else 1320,
-                        min(900, int(room.height() * 0.9)) if room else 840)
-        if state is None or not self.restoreState(state):
-            left = [d for d in self.docks if self.dockWidgetArea(d) == DOCK_AREAS[LEFT]][:1]
-            right = [d for d in self.docks if self.dockWidgetArea(d) == DOCK_AREAS[RIGHT]][:1]
-            if left and right:
-                self.resizeDocks([left[0], right[0]], [300, 260], Qt.Orientation.Horizontal)
+        restored_geometry = geometry is not None and self.restoreGeometry(geometry)
+        if not restored_geometry:
+            self.resize(default_size())
+        restored_state = state is not None and self.restoreState(state)
+        if (geometry is not None and not restored_geometry) or (state is not None and not restored_state):
+            self.settings.note("the saved window layout could not be restored (default used)")
+        if not restored_state:
+            default_dock_widths(self)
         self.set_theme(self.settings.theme(), remember=False)
+
+    def use_default_layout(self, size: QSize | None = None) -> None:
+        """The layout of a first start: ``size`` (default: what fits the screen) and the docks' widths."""
+        self.resize(size or default_size())
+        default_dock_widths(self)
 
     # --- events --------------------------------------------------------------------
     def showEvent(self, e) -> None:
         super().showEvent(e)
         if not self._shown and self.windowHandle() is not None:
             self.windowHandle().installEventFilter(self)
+            QTimer.singleShot(0, self.fit_docks)   # once laid out: a saved layout may squeeze a panel
+
+    def fit_docks(self) -> None:
+        """Widen a dock column narrower than its panels need; keep the central tabs their room."""
+        fit_docks(self)
 
     def eventFilter(self, watched: QObject, e: QEvent) -> bool:
         # the first expose paints the whole window; firstShown follows once that is done

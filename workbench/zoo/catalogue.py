@@ -100,6 +100,19 @@ register(ZooEntry(
     mean=(0.390, 0.377, 0.374), std=(0.226, 0.200, 0.215), grayscale=False,
     description="Classifies one procedural shape (circle, square, triangle, star, hexagon, cross)"))
 
+
+def _build_shapes_vit() -> nn.Module:
+    from workbench.zoo.vit import shapes_vit  # torchvision is only needed once it is built
+    return shapes_vit(num_classes=len(SHAPE_CLASSES))
+
+
+register(ZooEntry(
+    name="shapes-vit", task="classify", build=_build_shapes_vit,
+    labels=list(SHAPE_CLASSES), input_size=(64, 64),
+    mean=ZOO["shapes-cnn"].mean, std=ZOO["shapes-cnn"].std, grayscale=False,
+    description="Small ViT (8x8 patches, 4 layers, 4 heads) on the shapes-cnn data"))
+
+
 register(ZooEntry(
     name="digits-cnn", task="classify",
     build=lambda: nets.DigitsCNN(num_classes=len(DIGIT_CLASSES)),

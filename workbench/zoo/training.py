@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from workbench.zoo import (catalogue, train_classification, train_detection, train_generative,
-                           train_segmentation)
+                           train_segmentation, train_vit)
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def _generative(name: str, fit: Callable[..., dict]) -> Trainer:
 TRAINERS: dict[str, Trainer] = {
     "shapes-cnn": Trainer(train_classification.train_shapes_cnn, ("epochs",)),
     "digits-cnn": Trainer(train_classification.train_digits_cnn, ("epochs",)),
+    "shapes-vit": Trainer(train_vit.train_shapes_vit, ("epochs", "threads")),
     "shapes-maskrcnn": _detector("shapes-maskrcnn"),
     "shapes-fasterrcnn": _detector("shapes-fasterrcnn"),
     "shapes-fcos": _detector("shapes-fcos"),

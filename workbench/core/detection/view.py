@@ -20,6 +20,8 @@ COLOR_BY = ("class", "instance")
 STAGES = ("after", "before", "both")   # boxes after NMS, the candidates before it, or both at once
 PROPOSAL_COLORMAP = "viridis"
 PROPOSAL_LEVELS = (0.0, 1.0)           # objectness is a probability
+PROPOSAL_LEGEND = "objectness"
+PRE_NMS_OPACITY = 0.55                 # the candidates before NMS, drawn dashed under the final boxes
 MAX_PRE_NMS_DRAWN = 500                # highest-scoring candidates drawn; a COCO model can have thousands
 MAX_LABELS = 20                        # boxes past this many (by score) are drawn without a label
 # a final box is the pre-NMS candidate with its label whose corners lie this close (pixels)
@@ -119,6 +121,12 @@ def build_layers(result: Any, view: DetectionView) -> ViewLayers:
     return DetectionDisplay(result).build(view)
 
 
+def default_layers(result: Any) -> list[Layer]:
+    """A detect result as the Detection panel first shows it (score threshold and all): what its
+    renderer draws, so a CLI figure matches the GUI's. The result itself keeps every box."""
+    return build_layers(result, DetectionView()).layers
+
+
 class DetectionDisplay:
     """One detect result, ready to be drawn under any DetectionView."""
 
@@ -202,7 +210,9 @@ class DetectionDisplay:
     def _proposals(self, top_k: int) -> tuple[Layer, tuple]:
         top = self.proposal_order[:top_k][::-1]  # the most object-like drawn last, on top
         layer = BoxesLayer(name=f"proposals (top {len(top)} by objectness)", boxes=self.proposals[top],
-                           colors=objectness_colors(self.proposal_scores[top]), line_width=1.0)
+                           colors=objectness_colors(self.proposal_scores[top]), line_width=1.0,
+                           colormap=PROPOSAL_COLORMAP, levels=PROPOSAL_LEVELS, show_colorbar=True,
+                           colorbar_label=PROPOSAL_LEGEND)
         return layer, ("proposals", len(top))
 
     def _visible(self, view: DetectionView, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -226,7 +236,7 @@ class DetectionDisplay:
             texts, colors = self._texts_of("pre"), self._colors_of("pre", view.color_by)
             name = f"detections after NMS at IoU {view.nms_iou:.2f}"
         layer = BoxesLayer(name=name, boxes=boxes, texts=_labels(texts, idx, view.max_labels),
-                           colors=[colors[i] for i in idx])
+                           colors=[colors[i] for i in idx], scores=scores.tolist())
         rows = self._rows(finals, pres, boxes, scores, labels)
         key = ("after", view.nms_iou, view.color_by, view.max_labels, idx.tobytes())
         return layer, key, rows
@@ -237,12 +247,12 @@ class DetectionDisplay:
         colors = self._colors_of("pre", view.color_by)
         boxes = self.pre_boxes[order]
         if faint:
-            layer = BoxesLayer(name=f"{len(order)} boxes before NMS", boxes=boxes, line_width=1.0, opacity=0.55,
-                               colors=[colors[i] for i in order])
+            layer = BoxesLayer(name=f"{len(order)} boxes before NMS", boxes=boxes, line_width=1.0,
+                               opacity=PRE_NMS_OPACITY, dashed=True, colors=[colors[i] for i in order])
             return layer, ("pre-nms", view.color_by, order.tobytes()), [], order
         texts = self._texts_of("pre")
         layer = BoxesLayer(name="detections before NMS", boxes=boxes, texts=_labels(texts, order, view.max_labels),
-                           colors=[colors[i] for i in order])
+                           colors=[colors[i] for i in order], scores=self.pre_scores[order].tolist())
         rows = self._rows(self.final_of_pre[order], order, boxes, self.pre_scores[order], self.pre_labels[order])
         return layer, ("before", view.color_by, view.max_labels, order.tobytes()), rows, order
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.core.atomic import atomic_path
+
 FORMATS = (".gif", ".mp4")
 MIN_SIDE = 256
 
@@ -35,8 +37,9 @@ def write_gif(frames: np.ndarray, path: str | Path, fps: float = 12.0, min_side:
     from PIL import Image
     path = Path(path)
     images = [Image.fromarray(f) for f in enlarge(frames, min_side)]
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], loop=0,
-                   duration=max(20, int(round(1000.0 / fps))), optimize=False)
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0,
+                       duration=max(20, int(round(1000.0 / fps))), optimize=False)
     return path
 
 
@@ -46,17 +49,18 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: float = 12.0, min_side:
     path = Path(path)
     big = enlarge(frames, min_side)
     h, w = big.shape[1] // 2 * 2, big.shape[2] // 2 * 2
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h), True)
-    if not writer.isOpened():
-        raise OSError(f"cannot write {path}: this OpenCV build has no MPEG-4 encoder")
-    try:
-        for f in big:
-            f = f[:h, :w]
-            writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR if f.ndim == 2 else cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
-    if not path.is_file() or path.stat().st_size == 0:
-        raise OSError(f"cannot write {path}")
+    with atomic_path(path) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h), True)
+        if not writer.isOpened():
+            raise OSError(f"cannot write {path}: this OpenCV build has no MPEG-4 encoder")
+        try:
+            for f in big:
+                f = f[:h, :w]
+                writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR if f.ndim == 2 else cv2.COLOR_RGB2BGR))
+        finally:
+            writer.release()
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise OSError(f"cannot write {path}")
     return path
 
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from workbench.core.attribution.heatmaps import heatmap_result
 from workbench.core.context import Context
 from workbench.core.handle import ModelHandle
-from workbench.core.hooks import capture_outputs
+from workbench.core.hooks import capture_outputs, require_forward_hooks
 from workbench.core.methods._gradients import model_input
 from workbench.core.params import param
 from workbench.core.results import Heatmap
@@ -72,10 +72,10 @@ def as_feature_map(t: torch.Tensor, layer: str) -> torch.Tensor:
 
 
 def layer_activations(ctx: Context, layer: str, x: torch.Tensor, target: int,
-                      with_grads: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+                      with_grads: bool = True, method: str = "this method") -> tuple[torch.Tensor, torch.Tensor | None]:
     """The layer's output as a (1, C, h, w) map and, optionally, d logit[target] / d output."""
     module = ctx.handle.module
-    with capture_outputs(module, {layer: ctx.handle.layer(layer)}) as captured, \
+    with capture_outputs(module, {layer: ctx.handle.layer(layer)}, method) as captured, \
             torch.set_grad_enabled(with_grads):
         # the input requires grad so the layer's output does even when the weights are frozen
         score = target_score(module(x.detach().requires_grad_(with_grads)), target).sum()
@@ -109,8 +109,9 @@ def cam_result(ctx: Context, name: str, p: Any, x: torch.Tensor, target: int, la
 
 def gradient_cam(ctx: Context, name: str, p: Any, weigh) -> Heatmap:
     """A CAM whose channel weights ``weigh(activations, grads) -> (C,)`` come from one backward pass."""
+    require_forward_hooks(ctx.handle.module, name)
     x = model_input(ctx)
     target = ctx.resolve_target(x)
     layer = p.layer or default_layer(ctx.handle)
-    acts, grads = layer_activations(ctx, layer, x, target)
+    acts, grads = layer_activations(ctx, layer, x, target, method=name)
     return cam_result(ctx, name, p, x, target, layer, acts, weigh(acts, grads))

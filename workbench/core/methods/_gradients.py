@@ -1,6 +1,7 @@
 """Shared plumbing for the gradient attribution methods: input gradients, batching, guided ReLU."""
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import field
 from typing import Any, Iterator
@@ -42,6 +43,10 @@ def model_input(ctx: Context) -> torch.Tensor:
 
 def input_gradients(module: nn.Module, inputs: torch.Tensor, target: int) -> torch.Tensor:
     """d logit[target] / d input for every item of a batch (items are independent in eval mode)."""
+    if getattr(_guided, "active", False) and isinstance(module, torch.jit.ScriptModule):
+        raise ValueError("guided backprop changes the gradient of every ReLU, and a TorchScript model "
+                         "runs its ReLUs out of the workbench's reach; load the model as a .pt2 "
+                         "program (torch.export.save) or as weights with their architecture")
     x = inputs.detach().requires_grad_(True)
     with torch.enable_grad():
         score = target_score(module(x), target).sum()
@@ -77,7 +82,10 @@ class _GuidedReLU(torch.autograd.Function):
         return torch.where(out > 0, grad.clamp(min=0), torch.zeros_like(grad))
 
 
-_RELUS = {F.relu, F.relu_, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_}
+# the aten overloads are what a torch.export program (.pt2) calls
+_RELUS = {F.relu, F.relu_, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_,
+          torch.ops.aten.relu.default, torch.ops.aten.relu_.default}
+_guided = threading.local()  # set while guided_relus() is active in this thread
 
 
 class _GuidedReLUMode(TorchFunctionMode):
@@ -95,5 +103,10 @@ def guided_relus() -> Iterator[None]:
 
     Nothing is registered on or replaced in any module: leaving the block restores plain autograd.
     """
-    with _GuidedReLUMode():
-        yield
+    outer = getattr(_guided, "active", False)
+    _guided.active = True
+    try:
+        with _GuidedReLUMode():
+            yield
+    finally:
+        _guided.active = outer

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.core.atomic import atomic_open
 from workbench.core.geometry import Geometry
 
 
@@ -42,7 +43,7 @@ class Result:
         data = {k: np.asarray(v) for k, v in self.arrays().items()}
         data["input"] = np.zeros((0,), np.float32) if self.input is None else np.asarray(self.input)
         data["params"] = np.array(self.params_json())
-        with open(path, "wb") as fh:
+        with atomic_open(path) as fh:   # a failed write leaves the previous file as it was
             np.savez_compressed(fh, **data)
         return path
 

@@ -22,6 +22,7 @@ from workbench.core.attribution.display import DEFAULT_CLIP, MODES, DisplayOptio
 from workbench.core.attribution.methods import attribution_methods
 from workbench.core.canvas_layers import HeatmapLayer
 from workbench.core.renderers import IMAGE
+from workbench.ui.attribution.class_entry import ClassEntry
 from workbench.ui.method_combo import MethodCombo
 from workbench.ui.forms import ParamsForm
 from workbench.ui.panel import RIGHT, Panel
@@ -69,7 +70,9 @@ class AttributionPanel(Panel):
         self._shown_method: str | None = None
 
         self.table = class_table(TOP_K)
+        self.class_entry = ClassEntry()
         self.target_label = QLabel()
+        self.target_label.setWordWrap(True)
         self.method = MethodCombo("attributionMethod")
         self.form = ParamsForm()
         self.run_button = QPushButton("Run")
@@ -106,6 +109,7 @@ class AttributionPanel(Panel):
         display.addRow("Compare", self.shared)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.class_entry)
         layout.addWidget(self.target_label)
         layout.addWidget(self.method)
         layout.addWidget(self.form)
@@ -121,6 +125,9 @@ class AttributionPanel(Panel):
         workspace.displayChanged.connect(self._on_display)
         workspace.view(IMAGE).changed.connect(self._on_image_view)
         self.table.cellClicked.connect(lambda row, _col: self._on_row_clicked(row))
+        self.class_entry.chosen.connect(self.explain)
+        self.class_entry.refused.connect(self.message)
+        self.class_entry.bind(workspace)
         self.method.currentIndexChanged.connect(self._on_method_changed)
         self.run_button.clicked.connect(self.run)
         self.mode.currentIndexChanged.connect(self._write_display)

@@ -2,7 +2,7 @@
 table of detections."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel, QListWidget,
                                QListWidgetItem, QScrollArea, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -10,15 +10,41 @@ from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderVi
 from workbench.core.detection.view import Row
 
 COLUMNS = ("#", "Class", "Score", "Box")
+RANK, CLASS, SCORE, BOX = range(len(COLUMNS))
+CELL_PADDING = 12
+CLASS_SAMPLE = "triangle"   # the Class column is never narrower than this name
+
+
+class VerticalScrollArea(QScrollArea):
+    """Scrolls its widget up and down only, and asks for the widget's minimum width: a dock that
+    holds it is never narrower than what it shows, so nothing is cut off at the side."""
+
+    def __init__(self, body: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(body)
+        body.installEventFilter(self)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        hint = super().minimumSizeHint()
+        body = self.widget()
+        if body is not None:
+            need = body.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+            hint.setWidth(max(hint.width(), need))
+        return hint
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()       # the body's minimum may have changed
+        return False
 
 
 def set_scrolling_body(panel: QWidget, body: QWidget) -> None:
-    """Lay ``body`` into ``panel`` inside a scroll area, so a tall panel scrolls rather than
-    raise the main window's minimum size."""
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setWidget(body)
+    """Lay ``body`` into ``panel`` inside a vertical scroll area, so a tall panel scrolls rather
+    than raise the main window's minimum height."""
+    scroll = VerticalScrollArea(body)
     layout = QVBoxLayout(panel)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(scroll)
@@ -49,15 +75,38 @@ def detections_table() -> QTableWidget:
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    # fixed widths: sizing columns to their contents rescans every row on each edit
+    table.setWordWrap(False)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # fixed widths: sizing columns to their contents rescans every row on each edit; the Box
+    # column is sized to the widest box text when the rows change (fit_box_column)
     header = table.horizontalHeader()
-    metrics = table.fontMetrics()
-    for column, sample in enumerate(("9999", "hexagon__", "0.0000")):
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(column, metrics.horizontalAdvance(sample) + 12)
-    header.setStretchLastSection(True)
+    header.setStretchLastSection(False)
+    header.setMinimumSectionSize(_text_width(table, "#"))
+    for column, sample in ((RANK, "999"), (SCORE, "0.000"), (BOX, "Box")):
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(column, _text_width(table, sample))
+    header.setSectionResizeMode(CLASS, QHeaderView.ResizeMode.Stretch)
     table.setToolTip("Click a detection to select its box on the image")
+    _keep_columns_in_view(table)
     return table
+
+
+def fit_box_column(table: QTableWidget, rows: list[Row]) -> None:
+    """The Box column as wide as its widest text; the table asks for the room its columns need."""
+    texts = [box_text(r.box) for r in rows] or ["Box"]
+    table.horizontalHeader().resizeSection(BOX, max(_text_width(table, t) for t in texts))
+    _keep_columns_in_view(table)
+
+
+def _keep_columns_in_view(table: QTableWidget) -> None:
+    header = table.horizontalHeader()
+    fixed = sum(header.sectionSize(c) for c in (RANK, SCORE, BOX))
+    table.setMinimumWidth(fixed + _text_width(table, CLASS_SAMPLE) + table.verticalScrollBar().sizeHint().width()
+                          + 2 * table.frameWidth())
+
+
+def _text_width(table: QTableWidget, text: str) -> int:
+    return table.fontMetrics().horizontalAdvance(text) + CELL_PADDING
 
 
 def fill_table(table: QTableWidget, rows: list[Row], before: list[Row]) -> None:
@@ -66,6 +115,7 @@ def fill_table(table: QTableWidget, rows: list[Row], before: list[Row]) -> None:
     if same == len(rows) == len(before):
         return
     table.setUpdatesEnabled(False)
+    fit_box_column(table, rows)
     with QSignalBlocker(table):
         table.setRowCount(len(rows))
         for i in range(same, len(rows)):

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSiz
                                QWidget)
 
 from workbench.core.detection.jobs import RUN_THRESHOLD, DetectorRun, catalogue_detectors, detect_with
-from workbench.core.renderers import layers_for
+from workbench.core.canvas_layers import detection_layers
 from workbench.core.results import Detections
 from workbench.figure.detectors import DetectorSide, export_panels, fit_panels, paint_panels
 from workbench.ui.export_dialog import export_with_dialog
@@ -182,7 +182,7 @@ class DetectorsPanel(Panel):
                 out.append(DetectorSide(model_id, "", None, self.notes.get(side, "press Compare")))
                 continue
             shown = above(result, self.threshold)
-            out.append(DetectorSide(model_id, stats_text(result, len(shown.boxes)), layers_for(shown)))
+            out.append(DetectorSide(model_id, stats_text(result, len(shown.boxes)), detection_layers(shown)))
         return out
 
     def export_figure(self, path: str | Path, scale: float = 1.0) -> Path:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 from workbench.core.detection.view import COLOR_BY, DetectionDisplay, DetectionView, ViewLayers
 from workbench.core.renderers import DETECTION
 from workbench.ui.detection.overlay import DetectionOverlay
+from workbench.ui.detection.proposal_legend import ProposalLegend
 from workbench.ui.detection.controls import (box_text, checked_classes, detections_table, fill_classes, fill_table,
                                              labelled_slider, set_scrolling_body)
 from workbench.ui.panel import RIGHT, Panel
@@ -74,7 +75,8 @@ class DetectionPanel(Panel):
         self.proposals = QCheckBox("show")
         self.proposals.setToolTip("The RPN's region proposals, coloured by objectness (viridis: low to high)")
         self.top_k, self.top_k_label, top_k_row = labelled_slider(1, 1000, DEFAULT_TOP_K, lambda v: f"top {v}")
-        top_k_row.insertWidget(0, self.proposals)
+        self.proposal_legend = ProposalLegend()   # shown while proposals are drawn
+        self.proposal_legend.setVisible(False)
         self.classes = QListWidget()
         self.classes.setObjectName("detectionClasses")
         self.classes.setMaximumHeight(110)
@@ -103,7 +105,9 @@ class DetectionPanel(Panel):
         form.addRow("Boxes", self.stage)
         form.addRow("Colour by", self.color_by)
         form.addRow("Mask opacity", opacity_row)
-        form.addRow("Proposals", top_k_row)
+        form.addRow("Proposals", self.proposals)
+        form.addRow("", top_k_row)
+        form.addRow(self.proposal_legend)
         form.addRow("Classes", self.classes)
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -217,6 +221,7 @@ class DetectionPanel(Panel):
         built = self.display.build(self.view())
         before = self.shown.rows if self.shown is not None else []
         self.overlay.apply(built)
+        self.proposal_legend.setVisible(len(built.proposals) > 0)
         fill_table(self.table, built.rows, before)
         self._restore_selection()
         self._show_summary()
@@ -287,6 +292,7 @@ class DetectionPanel(Panel):
         self.display, self._selected = None, None
         self.table.setRowCount(0)
         if result is None:
+            self.proposal_legend.setVisible(False)
             self._show_summary()
             return
         self.workspace.set_selection(None)   # an index into the previous result's boxes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSlider, QVBoxLayout, QWidget
 
 from workbench.core.canvas_layers import SegmentationLayer, class_color
@@ -23,9 +23,18 @@ CLASS_ROLE = Qt.ItemDataRole.UserRole
 
 
 def swatch(rgb: tuple[int, int, int], side: int = 14) -> QIcon:
+    """The class colour, pure (as the figure's legend draws it) with a dark rim so light colours
+    read on any background; the same pixels when the row is selected (no style tint)."""
     pixmap = QPixmap(side, side)
     pixmap.fill(QColor(*rgb))
-    return QIcon(pixmap)
+    painter = QPainter(pixmap)
+    painter.setPen(QColor(0, 0, 0))
+    painter.drawRect(0, 0, side - 1, side - 1)
+    painter.end()
+    icon = QIcon()
+    for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected, QIcon.Mode.Active):
+        icon.addPixmap(pixmap, mode)
+    return icon
 
 
 class SegmentationLegend(Panel):

@@ -11,7 +11,6 @@ those jobs, on the engine's single worker thread.
 """
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QWidget
 
+from workbench.core.atomic import atomic_open
 from workbench.core.ganlab import LabConfig, LabSession, Snapshot, lab_curves, train_steps
 from workbench.core.results import Curves
 from workbench.figure.ganlab import export_lab
@@ -244,8 +244,6 @@ class GanLabPanel(Panel):
             return self.export_figure(path, scale)
         if self.snapshot is None:
             raise ValueError("the GAN lab has nothing to export yet: no frame has been trained")
-        part = path.with_name(path.name + ".part")      # a failed write leaves the old file alone
-        with open(part, "wb") as fh:
+        with atomic_open(path) as fh:
             np.savez_compressed(fh, config=np.asarray(repr(self.snapshot.config)), **self.snapshot.arrays())
-        os.replace(part, path)
         return path

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter, QStackedWidget,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -33,6 +33,7 @@ PATH, ENDPOINT = "latent-path", "latent-endpoint-"
 KEYS = (DECODE, SETUP, DIRECTIONS, MANIFOLD, PATH, ENDPOINT + "a", ENDPOINT + "b")
 BUNDLED = ("zoo:digits-ae", "zoo:digits-vae", "zoo:digits-dcgan", "zoo:digits-sngan")
 DIRECTION_COUNT = 8
+LEFT_SHARE = 0.42      # of the tab's width, for the decoded image and its sliders
 NO_MODEL = ("Load a generator or autoencoder to explore its latent space: "
             + ", ".join(BUNDLED) + ", or your own model with task generate or autoencode.")
 
@@ -78,12 +79,12 @@ class LatentPanel(Panel):
         row = QHBoxLayout()
         row.addWidget(self.random_button)
         row.addWidget(self.seed, 1)
-        row.addWidget(self.directions_box)
         left = QWidget()
         column = QVBoxLayout(left)
         column.addWidget(self.heading)
         column.addWidget(self.view, 3)
         column.addLayout(row)
+        column.addWidget(self.directions_box)
         column.addWidget(self.sliders, 2)
         column.addWidget(self.status)
 
@@ -94,11 +95,12 @@ class LatentPanel(Panel):
         self.tabs.addTab(self.interpolation, "Interpolation")
         self.encoding_pane = EncodingPane(load_model)
         self.tabs.addTab(self.encoding_pane, "Encoding")
-        splitter = QSplitter()
+        self.splitter = splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 620])
+        self._split_fitted = False
+        splitter.installEventFilter(self)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.notice)
         self.pages.addWidget(splitter)
@@ -117,6 +119,21 @@ class LatentPanel(Panel):
         self.manifold.latentPicked.connect(self.set_latent)
         self.encoding_pane.encoded.connect(self._on_encoded)
         self.encoding_pane.message.connect(self._say)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt naming)
+        if (watched is self.splitter and event.type() in (QEvent.Type.Show, QEvent.Type.Resize)
+                and not self._split_fitted and self.splitter.isVisible() and self.splitter.width() > 1):
+            self._split_fitted = True   # once, when the splitter first shows: then the user's own split stays
+            self.fit_split()
+        return False
+
+    def fit_split(self) -> None:
+        """Share the width it has between the sliders and the tabs, neither under its minimum."""
+        width = self.splitter.width() - self.splitter.handleWidth()
+        lo = self.splitter.widget(0).minimumSizeHint().width()
+        hi = max(lo, width - self.splitter.widget(1).minimumSizeHint().width())
+        left = min(max(int(width * LEFT_SHARE), lo), hi)
+        self.splitter.setSizes([left, max(0, width - left)])
 
     def bind(self, workspace: Any, engine: Any, canvas: Any) -> None:
         self.workspace, self.engine = workspace, engine

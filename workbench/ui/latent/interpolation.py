@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGraphicsRectItem, QGridLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGraphicsRectItem, QGridLayout, QHBoxLayout,
                                QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from workbench.core.latent import animation
@@ -62,10 +62,11 @@ class InterpolationBar(QWidget):
                              "a straight line passes closer to it")
         self.steps = _spin(2, 256, 16)
         self.fps = _spin(1, 60, 12)
-        form = QFormLayout()
-        form.addRow("Path", self.mode)
-        form.addRow("Steps", self.steps)
-        form.addRow("Frames/s", self.fps)
+        form = QHBoxLayout()
+        for text, widget in (("Path", self.mode), ("Steps", self.steps), ("Frames/s", self.fps)):
+            form.addWidget(QLabel(text))
+            form.addWidget(widget)
+        form.addStretch(1)
 
         self.preview = PixelView(min_side=160)
         self.strip = PixelView(min_side=40)
@@ -87,10 +88,12 @@ class InterpolationBar(QWidget):
         self.export_button.setToolTip("Save the interpolation as a GIF, an MP4, or a strip figure (PNG, SVG, PDF)")
         self.timer = QTimer(self)
 
-        top = QHBoxLayout()
-        top.addLayout(ends)
+        ends_row = QHBoxLayout()
+        ends_row.addLayout(ends)
+        ends_row.addStretch(1)
+        top = QVBoxLayout()
+        top.addLayout(ends_row)
         top.addLayout(form)
-        top.addStretch(1)
         controls = QHBoxLayout()
         controls.addWidget(self.play)
         controls.addWidget(self.scrub, 1)

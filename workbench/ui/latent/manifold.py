@@ -32,15 +32,21 @@ class ManifoldPane(QWidget):
         self.build_button = QPushButton("Build")
         self.build_button.setToolTip("Decode the grid; the other dimensions keep the current latent's values")
         self.grid_view = GridView()
+        self.grid_view.title.setWordWrap(True)   # a long tile name wraps instead of widening the pane
         self.effects = np.zeros(0)
-        controls = QHBoxLayout()
-        for text, widget in (("x", self.dim_x), ("y", self.dim_y), ("n", self.grid_n), ("span ±", self.span)):
-            controls.addWidget(QLabel(text))
-            controls.addWidget(widget)
-        controls.addWidget(self.build_button)
-        controls.addStretch(1)
+        # two short rows rather than one long one: the pane fits beside the sliders at the default size
+        dims, size = QHBoxLayout(), QHBoxLayout()
+        for row, pairs in ((dims, (("x", self.dim_x), ("y", self.dim_y))),
+                           (size, (("n", self.grid_n), ("span ±", self.span)))):
+            for text, widget in pairs:
+                row.addWidget(QLabel(text))
+                row.addWidget(widget)
+        size.addWidget(self.build_button)
+        for row in (dims, size):
+            row.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addLayout(dims)
+        layout.addLayout(size)
         layout.addWidget(self.grid_view, 1)
         self.build_button.clicked.connect(self.buildRequested)
         self.grid_view.tileClicked.connect(self._on_tile_clicked)
