@@ -6,11 +6,13 @@ depend on the weights):
 - capture overhead: the plain forward against the same forward inside
   ``core.attention.capture_attention`` (every layer's per-head weights recorded), both under
   torch.no_grad and interleaved, the order turning every run (plain, captured, fast path off;
-  captured, fast path off, plain; ...), so a change in the machine's load hits all alike.
+  captured, fast path off, plain; ...), so a change in the machine's load hits all alike; a
+  small model repeats its forward within a run (``--min-run-ms``) and times are per forward.
   The ratio is the captured median over the plain median; the median of the per-run ratios is
   printed beside it. "fast path off" is the plain forward with PyTorch's fused attention fast
   path switched off, as inside a capture: it splits the overhead into the unfused attention
-  (the weights written out instead of a fused kernel) and the recording itself;
+  (the weights written out instead of a fused kernel) and the recording itself; "set-up" is
+  entering and leaving a capture with no forward inside;
 - rollout: ``core.attention.rollout`` alone on the captured weights (mean of heads, discard
   0.9, the method's defaults), plain and gradient-weighted; and the ``rollout`` method end to
   end through ``core.runner.run_method`` (forward, capture, rollout, result), plain and
@@ -21,15 +23,16 @@ depend on the weights):
   zoo:shapes-detr and zoo:shapes-captioner (and their methods are registered); until then a
   "not bundled yet" line each.
 Budget: capture overhead under 15% (captured / plain < 1.15) on every model.
-Times are medians, wall [CPU]: CPU is the process's CPU time over the same span, summed over
-torch's threads.
+Times are wall [CPU]: the median wall time, and the mean of the process's CPU time over the
+same spans (summed over torch's threads; a mean because the CPU clock may advance in ticks).
 
     python bench/attention.py [--models torchvision:vit_b_16?weights=none,zoo:shapes-vit]
-                              [--threads 1] [--repeats 30] [--method-repeats 5]
+                              [--threads 1] [--repeats 30] [--method-repeats 5] [--min-run-ms 50]
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -80,7 +83,7 @@ def since(start) -> tuple[float, float]:
 
 
 def timed(fn, repeats: int):
-    """(last result, median wall seconds, median CPU seconds) after one warm-up run."""
+    """(last result, median wall seconds, mean CPU seconds) after one warm-up run."""
     out = fn()
     walls, cpus = [], []
     for _ in range(repeats):
@@ -89,7 +92,7 @@ def timed(fn, repeats: int):
         wall, cpu = since(t0)
         walls.append(wall)
         cpus.append(cpu)
-    return out, statistics.median(walls), statistics.median(cpus)
+    return out, statistics.median(walls), statistics.fmean(cpus)
 
 
 @contextmanager
@@ -102,8 +105,10 @@ def fast_path(enabled: bool):
         torch.backends.mha.set_fastpath_enabled(before)
 
 
-def capture_overhead(model, x, repeats: int) -> dict[str, list[tuple[float, float]]]:
-    """(wall, CPU) seconds of each run of the three forwards, interleaved."""
+def capture_overhead(model, x, repeats: int, min_run_s: float) -> tuple[dict[str, list[tuple[float, float]]], int]:
+    """(wall, CPU) seconds per forward of each run of the three forwards, interleaved, and the
+    forwards per run (enough for a run to last ``min_run_s``, so a small model's run is not
+    mostly timer and scheduler)."""
     def plain():
         model(x)
 
@@ -120,26 +125,47 @@ def capture_overhead(model, x, repeats: int) -> dict[str, list[tuple[float, floa
     order = list(runs)
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
     with torch.no_grad():
+        t0 = clock()
         for _ in range(WARM_UP):
             for fn in runs.values():
                 fn()
+        inner = max(1, math.ceil(min_run_s / (since(t0)[0] / (WARM_UP * len(runs)))))
         for i in range(repeats):
             for name in order[i % 3:] + order[:i % 3]:
+                fn = runs[name]
                 t0 = clock()
-                runs[name]()
-                times[name].append(since(t0))
-    return times
+                for _ in range(inner):
+                    fn()
+                wall, cpu = since(t0)
+                times[name].append((wall / inner, cpu / inner))
+    return times, inner
 
 
-def median(pairs: list[tuple[float, float]]) -> tuple[float, float]:
-    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+def set_up_cost(model, repeats: int) -> float:
+    """Wall seconds (median) to enter and leave a capture around no forward at all: finding the
+    attention layers, wrapping and unwrapping them (leaving raises, as no layer ran)."""
+    from workbench.core.attention import AttentionCaptureError
+
+    def empty():
+        try:
+            with capture_attention(model):
+                pass
+        except AttentionCaptureError:
+            pass
+    return timed(empty, repeats)[1]
+
+
+def summed(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    """(median wall, mean CPU): the process's CPU clock advances in ticks on some kernels, so one
+    short run's CPU time says little and only the mean over many runs is kept."""
+    return statistics.median(p[0] for p in pairs), statistics.fmean(p[1] for p in pairs)
 
 
 def fmt(wall: float, cpu: float) -> str:
     return f"{wall * 1e3:8.2f} ms [{cpu * 1e3:8.2f}]"
 
 
-def bench(model_id: str, repeats: int, method_repeats: int) -> dict:
+def bench(model_id: str, repeats: int, method_repeats: int, min_run_s: float) -> dict:
     handle, source = load(model_id)
     model = handle.module.eval()
     image = sample_for(handle)
@@ -147,10 +173,12 @@ def bench(model_id: str, repeats: int, method_repeats: int) -> dict:
     layers = sum(isinstance(m, torch.nn.MultiheadAttention) for m in model.modules())
     params = sum(p.numel() for p in model.parameters()) / 1e6
     print(f"\n{handle.id}: {source}, {params:.1f}M parameters, {layers} attention layers, "
-          f"input {tuple(x.shape)} (sample {image}), {repeats} interleaved runs", flush=True)
+          f"input {tuple(x.shape)} (sample {image})", flush=True)
 
-    times = capture_overhead(model, x, repeats)
-    plain, captured, unfused = (median(times[k]) for k in ("plain", "captured", "fast path off"))
+    times, inner = capture_overhead(model, x, repeats, min_run_s)
+    print(f"  {repeats} interleaved runs of each forward, {inner} forward{'s' if inner > 1 else ''} a run; "
+          f"times per forward", flush=True)
+    plain, captured, unfused = (summed(times[k]) for k in ("plain", "captured", "fast path off"))
     ratio = captured[0] / plain[0]
     per_run = statistics.median(c[0] / p[0] for c, p in zip(times["captured"], times["plain"]))
     verdict = "PASS" if ratio < BUDGET else "FAIL"
@@ -158,6 +186,9 @@ def bench(model_id: str, repeats: int, method_repeats: int) -> dict:
     print(f"  forward fast path off   {fmt(*unfused)}  / plain {unfused[0] / plain[0]:5.3f}x", flush=True)
     print(f"  forward captured        {fmt(*captured)}  / plain {ratio:5.3f}x wall, {captured[1] / plain[1]:5.3f}x "
           f"CPU; median per-run ratio {per_run:5.3f}x   {verdict} (budget < {BUDGET:g}x)", flush=True)
+    set_up = set_up_cost(model, max(repeats, 50))
+    print(f"  capture set-up alone    {set_up * 1e3:8.2f} ms          = {set_up / plain[0]:5.3f} of the plain forward "
+          f"(entering and leaving a capture, no forward)", flush=True)
     row = {"model": handle.id, "plain": plain, "captured": captured, "ratio": ratio, "per_run": per_run,
            "verdict": verdict}
 
@@ -234,14 +265,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated model ids")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--repeats", type=int, default=30, help="interleaved runs of each forward")
+    ap.add_argument("--min-run-ms", type=float, default=50.0,
+                    help="small models run their forward this long (repeated) in each interleaved run")
     ap.add_argument("--method-repeats", type=int, default=5, help="runs of each rollout and method timing")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"attention on cpu, torch {torch.__version__}, {torch.get_num_threads()} thread"
           f"{'s' if torch.get_num_threads() > 1 else ''}, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f}; times are medians, wall [CPU]")
-    rows = [bench(m.strip(), args.repeats, args.method_repeats) for m in args.models.split(",")]
+          f"{os.getloadavg()[0]:.1f}; times are wall medians [CPU means]")
+    rows = [bench(m.strip(), args.repeats, args.method_repeats, args.min_run_ms / 1e3)
+            for m in args.models.split(",")]
     pending(args.method_repeats)
     return 0 if summary(rows) else 1
 

@@ -17,7 +17,7 @@ from workbench.ui.panel import LEFT, Panel
 
 LOAD_KEY = "model"
 CATALOGUE_KEY = "catalogue"
-MODEL_FILE_FILTER = "Models (*.safetensors *.pt *.pth *.ts *.torchscript *.jit);;All files (*)"
+MODEL_FILE_FILTER = "Models (*.safetensors *.pt2 *.pt *.pth *.ts *.torchscript *.jit);;All files (*)"
 
 
 class ModelPanel(Panel):
@@ -133,7 +133,7 @@ class ModelPanel(Panel):
     def ask_trust(self, model_id: str, message: str) -> None:
         """Ask, without blocking, whether to load a pickled model file anyway."""
         box = QMessageBox(QMessageBox.Icon.Warning, "Trust this model file?",
-                          f"{message}\n\nA pickled model can run any code when it is loaded. "
+                          f"{message}\n\nThis file can run code when it is loaded. "
                           "Load it only if you trust where it came from.",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.button(QMessageBox.StandardButton.Yes).setText("Trust and load")

@@ -23,6 +23,7 @@ PANELS: list[str | Deferred] = [
     "workbench.ui.image_view:ImageView",
     "workbench.ui.grid_panel:GridPanel",
     "workbench.ui.attribution.compare:ComparePanel",
+    Deferred("workbench.ui.attention.panel:AttentionPanel", "Attention", "attentionTab", ("attend",)),
     Deferred("workbench.ui.latent.explorer:LatentPanel", "Latent", "latentTab", ("generate", "autoencode")),
     Deferred("workbench.ui.ganlab.panel:GanLabPanel", "GAN lab", "ganLabTab"),
     Deferred("workbench.ui.detection.detectors:DetectorsPanel", "Detectors", "detectorsTab"),

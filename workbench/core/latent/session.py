@@ -243,6 +243,8 @@ def _first_layer_weight(handle: ModelHandle, z: np.ndarray) -> np.ndarray | None
     """The weight (F, d) of the linear layer that eats the latent, if decoding starts with one."""
     import torch
     from torch import nn
+    from workbench.core.hooks import require_forward_hooks
+    require_forward_hooks(handle.module, "the latent explorer")
     seen: list[tuple[nn.Linear, torch.Tensor]] = []
     hooks = [m.register_forward_hook(lambda m, inputs, _out: seen.append((m, inputs[0])))
              for m in handle.module.modules() if isinstance(m, nn.Linear)]

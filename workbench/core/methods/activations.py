@@ -27,7 +27,7 @@ def run(ctx: Context, p: Params) -> ActivationGrid:
         raise ValueError(f"{h.id} has no conv layers; choose a layer")
     layer = h.layer(name)
     x = ctx.input_tensor()
-    with capture_outputs(h.module, {name: layer}) as out, torch.no_grad():
+    with capture_outputs(h.module, {name: layer}, "activations") as out, torch.no_grad():
         h.module(x)
     act = out.get(name)
     if not isinstance(act, torch.Tensor) or act.dim() != 4:

@@ -30,7 +30,7 @@ def run(ctx: Context, p: Params):
     x = model_input(ctx)
     target = ctx.resolve_target(x)
     layer = p.layer or default_layer(ctx.handle)
-    acts, _ = layer_activations(ctx, layer, x, target, with_grads=False)
+    acts, _ = layer_activations(ctx, layer, x, target, with_grads=False, method="scorecam")
     channels = acts.shape[1]
     scores = torch.empty(channels, device=x.device)
     for start, stop in spans(channels, p.batch):
