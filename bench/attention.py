@@ -6,10 +6,11 @@ depend on the weights):
 - capture overhead: the plain forward against the same forward inside
   ``core.attention.capture_attention`` (every layer's per-head weights recorded), both under
   torch.no_grad and interleaved, the order turning every run (plain, captured, fast path off;
-  captured, fast path off, plain; ...), so a change in the machine's load hits all alike; a
-  small model repeats its forward within a run (``--min-run-ms``) and times are per forward.
-  The ratio is the captured median over the plain median; the median of the per-run ratios is
-  printed beside it. "fast path off" is the plain forward with PyTorch's fused attention fast
+  captured, fast path off, plain; ...), so a change in the machine's load hits all alike.
+  The ratio judged against the budget is the median over the runs of captured / plain, each
+  captured run against the plain run of the same turn (it holds when the machine's load shifts
+  part way, which leaves the two medians on different sides of the shift); the ratio of the
+  two medians is printed beside it. "fast path off" is the plain forward with PyTorch's fused attention fast
   path switched off, as inside a capture: it splits the overhead into the unfused attention
   (the weights written out instead of a fused kernel) and the recording itself; "set-up" is
   entering and leaving a capture with no forward inside;
@@ -22,9 +23,10 @@ depend on the weights):
 - DETR and the captioner: their inference through the runner once the catalogue has
   zoo:shapes-detr and zoo:shapes-captioner (and their methods are registered); until then a
   "not bundled yet" line each.
-Budget: capture overhead under 15% (captured / plain < 1.15) on every model.
-Times are wall [CPU]: the median wall time, and the mean of the process's CPU time over the
-same spans (summed over torch's threads; a mean because the CPU clock may advance in ticks).
+Budget: capture overhead under 15% (median per-turn captured / plain < 1.15) on every model.
+Times are medians per call, wall [CPU]; CPU is the process's CPU time, summed over torch's
+threads. A run repeats a short call until it lasts ``--min-run-ms`` (a run of a few
+milliseconds would be mostly timer and scheduler, and the CPU clock can advance in ticks).
 
     python bench/attention.py [--models torchvision:vit_b_16?weights=none,zoo:shapes-vit]
                               [--threads 1] [--repeats 30] [--method-repeats 5] [--min-run-ms 50]
@@ -43,7 +45,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-from workbench.core.attention import capture_attention, rollout  # noqa: E402
+from workbench.core.attention import AttentionCaptureError, capture_attention, rollout  # noqa: E402
 from workbench.core.attention.vit import read_attention, read_attention_gradients  # noqa: E402
 from workbench.core.runner import context, run_method  # noqa: E402
 from workbench.core.samples import sample_image  # noqa: E402
@@ -73,26 +75,41 @@ def sample_for(handle) -> str:
     return "shapes-3" if handle.id.startswith("zoo:shapes") else "scene-0"
 
 
-def clock():
+def clock() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-def since(start) -> tuple[float, float]:
+def since(start: tuple[float, float]) -> tuple[float, float]:
     wall, cpu = clock()
     return wall - start[0], cpu - start[1]
 
 
-def timed(fn, repeats: int):
-    """(last result, median wall seconds, mean CPU seconds) after one warm-up run."""
-    out = fn()
-    walls, cpus = [], []
-    for _ in range(repeats):
-        t0 = clock()
-        out = fn()
-        wall, cpu = since(t0)
-        walls.append(wall)
-        cpus.append(cpu)
-    return out, statistics.median(walls), statistics.fmean(cpus)
+def calls_per_run(fn, min_run_s: float) -> int:
+    """How many calls of ``fn`` last ``min_run_s``: a run of a few milliseconds would be mostly
+    timer and scheduler, and the CPU clock can advance in ticks of a few milliseconds."""
+    t0 = clock()
+    fn()
+    return max(1, math.ceil(min_run_s / max(since(t0)[0], 1e-6)))
+
+
+def run(fn, calls: int) -> tuple[float, float]:
+    """(wall, CPU) seconds per call over ``calls`` calls."""
+    t0 = clock()
+    for _ in range(calls):
+        fn()
+    wall, cpu = since(t0)
+    return wall / calls, cpu / calls
+
+
+def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def timed(fn, repeats: int, min_run_s: float) -> tuple[float, float]:
+    """Median (wall, CPU) seconds per call, after a warm-up call."""
+    fn()
+    calls = calls_per_run(fn, min_run_s)
+    return medians([run(fn, calls) for _ in range(repeats)])
 
 
 @contextmanager
@@ -105,10 +122,12 @@ def fast_path(enabled: bool):
         torch.backends.mha.set_fastpath_enabled(before)
 
 
+FORWARDS = ("plain", "captured", "fast path off")
+
+
 def capture_overhead(model, x, repeats: int, min_run_s: float) -> tuple[dict[str, list[tuple[float, float]]], int]:
-    """(wall, CPU) seconds per forward of each run of the three forwards, interleaved, and the
-    forwards per run (enough for a run to last ``min_run_s``, so a small model's run is not
-    mostly timer and scheduler)."""
+    """(wall, CPU) seconds per forward of every run of the three forwards, interleaved with the
+    order turning each run, and the forwards per run (the same for all three)."""
     def plain():
         model(x)
 
@@ -121,48 +140,34 @@ def capture_overhead(model, x, repeats: int, min_run_s: float) -> tuple[dict[str
         with fast_path(False):
             model(x)
 
-    runs = {"plain": plain, "captured": captured, "fast path off": fast_path_off}
-    order = list(runs)
-    times: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
+    forwards = dict(zip(FORWARDS, (plain, captured, fast_path_off)))
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in FORWARDS}
     with torch.no_grad():
-        t0 = clock()
         for _ in range(WARM_UP):
-            for fn in runs.values():
+            for fn in forwards.values():
                 fn()
-        inner = max(1, math.ceil(min_run_s / (since(t0)[0] / (WARM_UP * len(runs)))))
+        calls = calls_per_run(plain, min_run_s)
         for i in range(repeats):
-            for name in order[i % 3:] + order[:i % 3]:
-                fn = runs[name]
-                t0 = clock()
-                for _ in range(inner):
-                    fn()
-                wall, cpu = since(t0)
-                times[name].append((wall / inner, cpu / inner))
-    return times, inner
+            turn = i % len(FORWARDS)
+            for name in FORWARDS[turn:] + FORWARDS[:turn]:
+                times[name].append(run(forwards[name], calls))
+    return times, calls
 
 
-def set_up_cost(model, repeats: int) -> float:
-    """Wall seconds (median) to enter and leave a capture around no forward at all: finding the
+def set_up_cost(model, repeats: int, min_run_s: float) -> float:
+    """Median wall seconds to enter and leave a capture with no forward inside: finding the
     attention layers, wrapping and unwrapping them (leaving raises, as no layer ran)."""
-    from workbench.core.attention import AttentionCaptureError
-
     def empty():
         try:
             with capture_attention(model):
                 pass
         except AttentionCaptureError:
             pass
-    return timed(empty, repeats)[1]
-
-
-def summed(pairs: list[tuple[float, float]]) -> tuple[float, float]:
-    """(median wall, mean CPU): the process's CPU clock advances in ticks on some kernels, so one
-    short run's CPU time says little and only the mean over many runs is kept."""
-    return statistics.median(p[0] for p in pairs), statistics.fmean(p[1] for p in pairs)
+    return timed(empty, repeats, min_run_s)[0]
 
 
 def fmt(wall: float, cpu: float) -> str:
-    return f"{wall * 1e3:8.2f} ms [{cpu * 1e3:8.2f}]"
+    return f"{wall * 1e3:9.2f} ms [{cpu * 1e3:9.2f}]"
 
 
 def bench(model_id: str, repeats: int, method_repeats: int, min_run_s: float) -> dict:
@@ -175,61 +180,61 @@ def bench(model_id: str, repeats: int, method_repeats: int, min_run_s: float) ->
     print(f"\n{handle.id}: {source}, {params:.1f}M parameters, {layers} attention layers, "
           f"input {tuple(x.shape)} (sample {image})", flush=True)
 
-    times, inner = capture_overhead(model, x, repeats, min_run_s)
-    print(f"  {repeats} interleaved runs of each forward, {inner} forward{'s' if inner > 1 else ''} a run; "
-          f"times per forward", flush=True)
-    plain, captured, unfused = (summed(times[k]) for k in ("plain", "captured", "fast path off"))
+    times, calls = capture_overhead(model, x, repeats, min_run_s)
+    plain, captured, unfused = (medians(times[k]) for k in FORWARDS)
     ratio = captured[0] / plain[0]
-    per_run = statistics.median(c[0] / p[0] for c, p in zip(times["captured"], times["plain"]))
-    verdict = "PASS" if ratio < BUDGET else "FAIL"
+    per_turn = statistics.median(c[0] / p[0] for c, p in zip(times["captured"], times["plain"]))
+    set_up = set_up_cost(model, repeats, min_run_s)
+    verdict = "PASS" if per_turn < BUDGET else "FAIL"
+    print(f"  {repeats} interleaved runs of each forward, {calls} forward{'s' if calls > 1 else ''} a run, "
+          f"times per forward", flush=True)
     print(f"  forward plain           {fmt(*plain)}", flush=True)
-    print(f"  forward fast path off   {fmt(*unfused)}  / plain {unfused[0] / plain[0]:5.3f}x", flush=True)
+    print(f"  forward fast path off   {fmt(*unfused)}  / plain {unfused[0] / plain[0]:5.3f}x wall, "
+          f"{unfused[1] / plain[1]:5.3f}x CPU", flush=True)
     print(f"  forward captured        {fmt(*captured)}  / plain {ratio:5.3f}x wall, {captured[1] / plain[1]:5.3f}x "
-          f"CPU; median per-run ratio {per_run:5.3f}x   {verdict} (budget < {BUDGET:g}x)", flush=True)
-    set_up = set_up_cost(model, max(repeats, 50))
-    print(f"  capture set-up alone    {set_up * 1e3:8.2f} ms          = {set_up / plain[0]:5.3f} of the plain forward "
-          f"(entering and leaving a capture, no forward)", flush=True)
-    row = {"model": handle.id, "plain": plain, "captured": captured, "ratio": ratio, "per_run": per_run,
-           "verdict": verdict}
+          f"CPU; per turn {per_turn:5.3f}x   {verdict} (budget < {BUDGET:g}x per turn)", flush=True)
+    print(f"  capture set-up alone    {set_up * 1e3:9.2f} ms              = {set_up / plain[0]:5.3f} of the plain "
+          f"forward", flush=True)
+    row = {"model": handle.id, "plain": plain[0], "captured": captured[0], "ratio": ratio, "per_turn": per_turn,
+           "set_up": set_up, "verdict": verdict, "times": {}}
 
     found = read_attention(model, x)
     weights = list(found.weights)
-    _, *mean = timed(lambda: rollout(weights, "mean", 0.9), method_repeats)
-    print(f"  rollout() mean          {fmt(*mean)}  ({len(weights)} layers of {tuple(weights[0].shape)}, "
-          f"discard 0.9)", flush=True)
     with torch.no_grad():
         target = int(model(x).argmax())
     graded = read_attention_gradients(model, x, target)
-    grads = list(graded.gradients)
-    _, *grad = timed(lambda: rollout(list(graded.weights), "mean", 0.9, grads), method_repeats)
-    zero = "; gradients all zero (random head)" if not bool(graded.gradients.any()) else ""
-    print(f"  rollout() gradient      {fmt(*grad)}  (class {target}{zero})", flush=True)
-    row["rollout_fn"] = (mean[0], grad[0])
-
+    gradients, graded_weights = list(graded.gradients), list(graded.weights)
+    zero = ", gradients all zero (random head)" if not bool(graded.gradients.any()) else ""
+    print(f"  rollout: {len(weights)} layers of {tuple(weights[0].shape)}, mean of heads, discard 0.9; "
+          f"gradient-weighted for class {target}{zero}", flush=True)
     registry = default_registry()
     ctx = context(handle, sample_image(image))
     centre = f"{found.grid.hw[0] // 2},{found.grid.hw[1] // 2}"
-    cases = (("rollout method mean", "rollout", {}),
-             ("rollout method gradient", "rollout", {"gradient": True}),
-             ("attention method grid", "attention", {}),
-             ("attention method 1 head", "attention", {"head": 0, "query": centre}))
-    row["methods"] = {}
-    for label, method, values in cases:
-        _, wall, cpu = timed(lambda: run_method(registry.get(method), ctx, values), method_repeats)
-        row["methods"][label] = wall
+    cases = (("rollout() mean", lambda: rollout(weights, "mean", 0.9)),
+             ("rollout() gradient", lambda: rollout(graded_weights, "mean", 0.9, gradients)),
+             ("rollout method mean", lambda: run_method(registry.get("rollout"), ctx, {})),
+             ("rollout method gradient", lambda: run_method(registry.get("rollout"), ctx, {"gradient": True})),
+             ("attention method grid", lambda: run_method(registry.get("attention"), ctx, {})),
+             ("attention method 1 head", lambda: run_method(registry.get("attention"), ctx,
+                                                             {"head": 0, "query": centre})))
+    for label, fn in cases:
+        wall, cpu = timed(fn, method_repeats, min_run_s)
+        row["times"][label] = wall
         print(f"  {label:23s} {fmt(wall, cpu)}  / plain forward {wall / plain[0]:5.2f}x", flush=True)
+    print(f"  (attention method 1 head: head 0, query patch {centre}; methods run through core.runner.run_method "
+          f"on sample {image}, the top class as target)", flush=True)
     return row
 
 
-def pending(method_repeats: int) -> None:
+def pending(method_repeats: int, min_run_s: float) -> None:
     """DETR and captioner inference where they are bundled, else a line saying they are not yet."""
     from workbench.zoo.catalogue import ZOO
     registry = default_registry()
     print()
     for name, methods in PENDING:
         if name not in ZOO:
-            print(f"zoo:{name}: not bundled yet (no catalogue entry); its inference "
-                  f"({', '.join(methods)}) is not measured", flush=True)
+            print(f"zoo:{name}: not bundled yet (no catalogue entry); its inference ({', '.join(methods)}) "
+                  f"is not measured", flush=True)
             continue
         handle, source = load(f"zoo:{name}")
         ctx = context(handle, sample_image("scene-0"))
@@ -238,25 +243,30 @@ def pending(method_repeats: int) -> None:
             if method not in registry or not registry.get(method).applies_to(handle.task):
                 print(f"  {method:23s} not registered yet for a {handle.task} model", flush=True)
                 continue
-            _, wall, cpu = timed(lambda: run_method(registry.get(method), ctx, {}), method_repeats)
+            wall, cpu = timed(lambda: run_method(registry.get(method), ctx, {}), method_repeats, min_run_s)
             print(f"  {method:23s} {fmt(wall, cpu)}", flush=True)
 
 
+SHORT = {"rollout() mean": "roll() mean", "rollout() gradient": "roll() grad", "rollout method mean": "rollout",
+         "rollout method gradient": "rollout grad", "attention method grid": "attn grid",
+         "attention method 1 head": "attn 1 head"}
+
+
 def summary(rows: list[dict]) -> bool:
-    print("\nsummary (wall ms, medians; ratio = captured / plain forward)")
-    labels = list(rows[0]["methods"]) if rows else []
-    print(f"  {'model':36s} {'plain':>8s} {'captured':>9s} {'ratio':>6s} {'per-run':>7s} {'rollout()':>9s} "
-          f"{'grad':>7s} " + " ".join(f"{lab.split(' method ')[0][:4] + ' ' + lab.split(' method ')[1]:>10s}"
-                                      for lab in labels) + "  budget")
+    print("\nsummary (wall ms, medians; per turn: median of captured / plain in the same turn, judged; "
+          "medians: ratio of the two medians; rollout(): the function alone; rollout, attn: the methods "
+          "through the runner)")
+    print(f"  {'model':34s} {'plain':>8s} {'captured':>9s} {'per turn':>8s} {'medians':>7s} {'set-up':>7s} "
+          + " ".join(f"{v:>12s}" for v in SHORT.values()) + "  budget")
     for r in rows:
-        methods = " ".join(f"{r['methods'][lab] * 1e3:10.1f}" for lab in labels)
-        print(f"  {r['model']:36s} {r['plain'][0] * 1e3:8.2f} {r['captured'][0] * 1e3:9.2f} {r['ratio']:5.3f}x "
-              f"{r['per_run']:6.3f}x {r['rollout_fn'][0] * 1e3:9.2f} {r['rollout_fn'][1] * 1e3:7.2f} {methods}  "
-              f"{r['verdict']}")
+        print(f"  {r['model']:34s} {r['plain'] * 1e3:8.2f} {r['captured'] * 1e3:9.2f} {r['per_turn']:7.3f}x "
+              f"{r['ratio']:6.3f}x {r['set_up'] * 1e3:7.3f} "
+              + " ".join(f"{r['times'][k] * 1e3:12.2f}" for k in SHORT) + f"  {r['verdict']}")
     ok = all(r["verdict"] == "PASS" for r in rows)
-    worst = max((r["ratio"] for r in rows), default=float("nan"))
-    print(f"budget: capture overhead < {(BUDGET - 1) * 100:.0f}% (captured / plain < {BUDGET:g}x) on every model: "
-          f"{'PASS' if ok else 'FAIL'} (worst {worst:.3f}x); load average {os.getloadavg()[0]:.1f} at the end")
+    worst = max((r["per_turn"] for r in rows), default=float("nan"))
+    print(f"budget: capture overhead < {(BUDGET - 1) * 100:.0f}% (captured / plain < {BUDGET:g}x per turn) "
+          f"on every model: {'PASS' if ok else 'FAIL'} (worst {worst:.3f}x); load average "
+          f"{os.getloadavg()[0]:.1f} at the end")
     return ok
 
 
@@ -265,18 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated model ids")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--repeats", type=int, default=30, help="interleaved runs of each forward")
-    ap.add_argument("--min-run-ms", type=float, default=50.0,
-                    help="small models run their forward this long (repeated) in each interleaved run")
     ap.add_argument("--method-repeats", type=int, default=5, help="runs of each rollout and method timing")
+    ap.add_argument("--min-run-ms", type=float, default=50.0,
+                    help="a run repeats a short call until it lasts this long; times are per call")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"attention on cpu, torch {torch.__version__}, {torch.get_num_threads()} thread"
-          f"{'s' if torch.get_num_threads() > 1 else ''}, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f}; times are wall medians [CPU means]")
-    rows = [bench(m.strip(), args.repeats, args.method_repeats, args.min_run_ms / 1e3)
-            for m in args.models.split(",")]
-    pending(args.method_repeats)
+    threads = torch.get_num_threads()
+    print(f"attention on cpu, torch {torch.__version__}, {threads} thread{'s' if threads > 1 else ''}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; times are medians, wall [CPU]")
+    min_run_s = args.min_run_ms / 1e3
+    rows = [bench(m.strip(), args.repeats, args.method_repeats, min_run_s) for m in args.models.split(",")]
+    pending(args.method_repeats, min_run_s)
     return 0 if summary(rows) else 1
 
 

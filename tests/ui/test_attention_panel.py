@@ -18,6 +18,7 @@ from workbench.ui.attention import panel as ap
 from workbench.ui.attention.canvas import GridScene, MapScene
 from workbench.ui.attention.controls import ATTENTION, GRID, MEAN, POSITIONAL, ROLLOUT
 from workbench.ui.attention.patches import has_attention_layers, patch_at, patch_box
+from workbench.ui.attention.runs import attention_key
 from workbench.ui.panels import PANELS, Deferred
 
 TIMEOUT_MS = 30000
@@ -35,7 +36,7 @@ def jobs(engine):
 
 def finished(qtbot, jobs, mode, count=1):
     """The result of the ``count``-th job of ``mode``, once it is done."""
-    mine = lambda: [t for t in jobs if t.key == ap.attention_key(mode)]   # noqa: E731
+    mine = lambda: [t for t in jobs if t.key == attention_key(mode)]   # noqa: E731
     qtbot.waitUntil(lambda: len(mine()) >= count and mine()[count - 1].ended, timeout=TIMEOUT_MS)
     ticket = mine()[count - 1]
     assert ticket.state == "done", ticket.error
@@ -249,3 +250,42 @@ def test_patches_follow_the_centre_crop_and_attention_layers_are_found_by_class(
     assert patch_box(3, 3, (4, 4), hw, geometry)[2:] == pytest.approx((x1, y1))
     assert has_attention_layers(tiny_vit_handle().module) and not has_attention_layers(tiny_handle().module)
     assert not has_attention_layers(object())
+
+
+def test_a_centre_cropped_map_is_coloured_over_the_patches_not_the_zeros_around_them(qtbot, bind, workspace, jobs):
+    from workbench.core.handle import ModelHandle, Preprocess
+    from tests.core.vit_reference import tiny_vit
+    crop = Geometry((32, 32), resize="shorter", resize_to=40, crop=(32, 32))
+    handle = ModelHandle(id="test:cropped-vit", module=tiny_vit(), task="classify", preprocess=Preprocess(crop),
+                         labels=["a", "b", "c"])
+    workspace.set_registry(builtin_registry())
+    workspace.set_model(handle)
+    workspace.set_image(picture(40, 40))
+    p = bind(ap.AttentionPanel)
+    finished(qtbot, jobs, ATTENTION)
+    shown = p.current_result()
+    assert shown.heatmap.min() == 0 < shown.attribution.min()        # zeros outside what the model sees
+    layer = next(l for l in p.canvas.scene.layers if isinstance(l, HeatmapLayer))
+    assert layer.levels == pytest.approx((shown.attribution.min(), shown.attribution.max()))
+
+
+def test_export_as_script_redraws_the_map_as_shown_and_the_grid(qtbot, panel, jobs, tmp_path):
+    import subprocess
+    import sys
+    finished(qtbot, jobs, ATTENTION)
+    panel.pick_patch(1, 1)
+    shown = next(l for l in panel.canvas.scene.layers if isinstance(l, HeatmapLayer))
+    script = panel.export_script(tmp_path / "map.py")
+    with np.load(tmp_path / "map.figure.npz") as npz:
+        np.testing.assert_allclose(npz["heatmap"], shown.data)
+        np.testing.assert_allclose(npz["heatmap_levels"], shown.levels)
+        np.testing.assert_allclose(npz["boxes"], [[8, 6, 16, 12]])          # the query patch (1, 1)
+    done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "map.png")], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(tmp_path / "map.png").size[0] > 100
+    panel.controls.set_head(GRID)
+    panel.export_script(tmp_path / "grid.py")
+    with np.load(tmp_path / "grid.figure.npz") as npz:
+        np.testing.assert_allclose(npz["tiles"], panel.current_result().tiles)
+        assert list(npz["column_labels"]) == ["head 0", "head 1"] and list(npz["row_labels"]) == ["layer 0", "layer 1"]

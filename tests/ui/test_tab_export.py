@@ -67,8 +67,19 @@ def show_detectors(qtbot, window, bundled):
     qtbot.waitUntil(lambda: len(panel.results) == 2, timeout=TIMEOUT_MS)
 
 
-SETUPS = {"imageTab": show_image, "gridTab": show_grid, "compareTab": show_compare, "latentTab": show_latent,
-          "ganLabTab": show_ganlab, "detectorsTab": show_detectors}
+def show_attention(qtbot, window, bundled):
+    from tests.core.vit_reference import tiny_vit_handle
+    ws = window.workspace
+    ws.set_registry(builtin_registry())
+    ws.set_model(tiny_vit_handle())
+    ws.set_image(picture(), "p")
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "attentionTab"))
+    panel = window.panel("attentionTab")
+    qtbot.waitUntil(lambda: panel.current_result() is not None, timeout=TIMEOUT_MS)
+
+
+SETUPS = {"imageTab": show_image, "gridTab": show_grid, "compareTab": show_compare, "attentionTab": show_attention,
+          "latentTab": show_latent, "ganLabTab": show_ganlab, "detectorsTab": show_detectors}
 
 
 def test_every_tab_has_a_setup_here(window):
@@ -110,7 +121,7 @@ def _blank(image: QImage) -> bool:
     return all(image.pixel(x, y) == first for x in range(0, image.width(), 7) for y in range(0, image.height(), 7))
 
 
-@pytest.mark.parametrize("name", ["imageTab", "gridTab", "compareTab"])
+@pytest.mark.parametrize("name", ["imageTab", "gridTab", "compareTab", "attentionTab"])
 def test_export_as_script_redraws_the_tab_with_matplotlib(qtbot, window, bundled, tmp_path, name):
     import subprocess
     import sys

@@ -7,7 +7,7 @@ patch, picked on the image.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider,
@@ -99,6 +99,24 @@ class AttentionControls(QWidget):
         return {"head_fusion": self.fusion_box.currentText(), "discard_ratio": round(self.discard_spin.value(), 4),
                 "gradient": self.gradient_box.isChecked()}
 
+    def settings(self, mode: str, target: int | None) -> tuple:
+        """What a mode's result depends on beyond the model and image: a change runs it again."""
+        if mode != ROLLOUT:
+            return ()
+        values = self.rollout_values()
+        return (*values.values(), target if values["gradient"] else None)
+
+    def method_values(self, mode: str, patch: int | None, layers_known: bool) -> dict:
+        """The parameters a mode's method runs with; ``patch``: the picked patch (None: CLS, or the
+        centre); ``layers_known``: the layer box holds one of the model's layers (else: the last)."""
+        if mode == ROLLOUT:
+            return self.rollout_values()
+        if mode == POSITIONAL:
+            return {"patch": "centre" if patch is None else str(patch)}
+        head = self.head()
+        return {"layer": self.layer() if layers_known else -1, "head": max(0, head),
+                "query": "cls" if patch is None else str(patch)}
+
     # --- setting ----------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
@@ -134,6 +152,13 @@ class AttentionControls(QWidget):
         finally:
             for w in (self.layer_slider, self.layer_spin, self.head_box):
                 w.blockSignals(False)
+
+    def follow_registry(self, registry: Any) -> None:
+        """Offer the head fusions the registered rollout method takes."""
+        if registry is not None and ROLLOUT in registry:
+            spec = next((s for s in registry.get(ROLLOUT).param_specs() if s.name == "head_fusion"), None)
+            if spec is not None and isinstance(spec.choices, (list, tuple)):
+                self.set_fusions(spec.choices)
 
     def set_fusions(self, choices: Sequence[str]) -> None:
         if list(choices) == [self.fusion_box.itemText(i) for i in range(self.fusion_box.count())]:

@@ -12,35 +12,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from workbench.core import colormaps
-from workbench.core.canvas_layers import BoxesLayer, ImageLayer, Layer
-from workbench.figure import montage
-from workbench.figure.render import check_format, export_grid, export_layers, overlay_layers
+from workbench.figure.render import check_format, export_grid, export_layers
+from workbench.ui.attention import scenes as S
 from workbench.ui.attention import views as V
 from workbench.ui.attention.canvas import AttentionCanvas, GridScene, MapScene
-from workbench.ui.attention.controls import ATTENTION, GRID, MEAN, MODES, POSITIONAL, ROLLOUT, AttentionControls
-from workbench.ui.attention.patches import has_attention_layers, patch_at, patch_box
+from workbench.ui.attention.controls import ATTENTION, GRID, MEAN, MODES, POSITIONAL, AttentionControls
+from workbench.ui.attention.patches import has_attention_layers, patch_at
+from workbench.ui.attention.runs import ModeRuns
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.panel import TAB, Panel
 
-KEY_PREFIX = "attention-tab:"
 NO_VIT = "Load a ViT: zoo:shapes-vit or torchvision:vit_b_16"
 NO_MODEL_HINT = f"{NO_VIT}, and an image, to see where it attends"
-GRID_COLORMAP = colormaps.UNSIGNED_DEFAULT
-QUERY_COLOR = (0, 220, 255)
 EXPORT_TILE_SIDE = 48      # figure tiles at least this many pixels across, so the grid is labelled
 
 
 def no_attention_hint(model_id: str) -> str:
     return f"{model_id} has no attention layers to read. {NO_VIT}"
-
-
-def attention_key(mode: str) -> str:
-    return KEY_PREFIX + mode
 
 
 class AttentionPanel(Panel):
@@ -54,12 +45,9 @@ class AttentionPanel(Panel):
         super().__init__(parent)
         self.workspace: Any = None
         self.engine: Any = None
-        self.results: dict[str, Any] = {}        # mode -> the method's result, as it ran
-        self.computed_for: dict[str, tuple] = {}  # mode -> the settings it ran with
+        self.runs = ModeRuns(self)
         self.on_screen: dict[str, Any] = {}      # mode -> the view of it shown (another patch, layer, head)
         self.patches: dict[str, int | None] = {}  # mode -> the picked patch (None: CLS, or the centre)
-        self.tickets: dict[str, tuple[Any, tuple]] = {}   # mode -> (ticket, settings) of its run
-        self.notes: dict[str, str] = {}          # mode -> why its run failed
         self.attention_shape: tuple[int, int] | None = None   # (layers, heads) of the model's attention, once read
         self._scheduled = False
 
@@ -86,6 +74,9 @@ class AttentionPanel(Panel):
         self.canvas.tileClicked.connect(self.pick_tile)
         self.canvas.imageHovered.connect(self._on_image_hovered)
         self.canvas.tileHovered.connect(self._on_tile_hovered)
+        self.runs.finished.connect(self._on_done)
+        self.runs.failed.connect(self._on_failed)
+        self.runs.cancelled.connect(self._redraw)
         self._refresh()
 
     def bind(self, workspace: Any, engine: Any, canvas: Any) -> None:
@@ -94,7 +85,7 @@ class AttentionPanel(Panel):
         workspace.imageChanged.connect(self._on_image)
         workspace.registryChanged.connect(self._on_registry)
         workspace.targetChanged.connect(self._on_target)
-        workspace.displayChanged.connect(lambda _options: self._refresh())
+        workspace.displayChanged.connect(self._redraw)
         self._on_registry(workspace.registry)
         self._on_model(workspace.handle)
 
@@ -118,20 +109,13 @@ class AttentionPanel(Panel):
 
     def hint(self) -> str:
         """Why the tab shows no map ("" when it shows one or one is on its way)."""
-        ws = self.workspace
-        handle = ws.handle if ws is not None else None
-        if handle is None:
-            return NO_MODEL_HINT
-        if not has_attention_layers(handle.module):
-            return no_attention_hint(handle.id)
-        if ws.image is None:
-            return f"Open an image to see where {handle.id} attends"
         mode = self.mode()
-        if ws.registry is None or mode not in ws.registry:
-            return f"Waiting for the method {mode!r} to be registered"
-        if mode in self.notes:
-            return f"{MODES[mode]} failed: {self.notes[mode]}"
-        return "Reading the attention…" if mode in self.tickets else ""
+        missing = self._missing(mode)
+        if missing:
+            return missing
+        if mode in self.runs.notes:
+            return f"{MODES[mode]} failed: {self.runs.notes[mode]}"
+        return "Reading the attention…" if self.runs.running(mode) else ""
 
     # --- actions ----------------------------------------------------------------------
     def run(self, mode: str | None = None) -> Any:
@@ -139,18 +123,13 @@ class AttentionPanel(Panel):
         None (with a message) when there is nothing to run it on."""
         mode = mode or self.mode()
         ws = self.workspace
-        why = self._why_not_runnable(mode)
+        why = self._missing(mode)
         if why:
             self.message.emit(why)
             return None
-        settings = self._settings(mode)
-        ticket = self.engine.run_method(attention_key(mode), ws.registry.get(mode), ws.handle, ws.image,
-                                        self._values(mode), ws.target)
-        self.tickets[mode] = (ticket, settings)
-        self.notes.pop(mode, None)
-        ticket.done.connect(self._on_done)
-        ticket.failed.connect(self._on_failed)
-        ticket.cancelled.connect(self._on_cancelled)
+        values = self.controls.method_values(mode, self.patches.get(mode), self.attention_shape is not None)
+        ticket = self.runs.start(self.engine, mode, ws.registry.get(mode), ws.handle, ws.image, values,
+                                 ws.target, self._settings(mode))
         self._refresh()
         return ticket
 
@@ -195,8 +174,20 @@ class AttentionPanel(Panel):
             raise ValueError(f"nothing to export: {self.hint() or 'no map shown yet'}")
         if self.shows_grid():
             grid = V.enlarged(V.every_head(view), EXPORT_TILE_SIDE)
-            return export_grid(grid, path, scale, columns=view.weights.shape[1], colormap=GRID_COLORMAP)
-        return export_layers(self._map_layers(view), path, scale, title=view.title)
+            return export_grid(grid, path, scale, columns=view.weights.shape[1], colormap=S.GRID_COLORMAP)
+        return export_layers(S.map_layers(self.workspace.image, view, self.workspace.display), path, scale,
+                             title=view.title)
+
+    def script_options(self) -> dict:
+        """File > Export as Script draws what is shown: the map's layers as here, or the grid's tiles
+        coloured and laid out as here."""
+        view = self.shown_map()
+        if view is None:
+            return {}
+        if self.shows_grid():
+            return {"colormap": S.GRID_COLORMAP, "columns": view.weights.shape[1]}
+        image = self.workspace.image
+        return {"image": image, "layers": S.map_layers(image, view, self.workspace.display)}
 
     # --- workspace --------------------------------------------------------------------
     def _on_model(self, _handle: Any) -> None:
@@ -210,11 +201,11 @@ class AttentionPanel(Panel):
         self._schedule()
 
     def _on_registry(self, registry: Any) -> None:
-        if registry is not None and ROLLOUT in registry:
-            spec = next((s for s in registry.get(ROLLOUT).param_specs() if s.name == "head_fusion"), None)
-            if spec is not None and isinstance(spec.choices, (list, tuple)):
-                self.controls.set_fusions(spec.choices)
+        self.controls.follow_registry(registry)
         self._schedule()
+
+    def _redraw(self, *_: Any) -> None:
+        self._refresh()
 
     def _on_target(self, _target: Any) -> None:
         self._schedule()   # a gradient rollout explains the target: its settings changed
@@ -236,32 +227,22 @@ class AttentionPanel(Panel):
         self._schedule()
 
     # --- runs -------------------------------------------------------------------------
-    def _why_not_runnable(self, mode: str) -> str:
+    def _missing(self, mode: str) -> str:
+        """What the mode needs and does not have ("" when it can run)."""
         ws = self.workspace
-        if ws is None or ws.handle is None or ws.image is None:
+        handle = ws.handle if ws is not None else None
+        if handle is None:
             return NO_MODEL_HINT
-        if not has_attention_layers(ws.handle.module):
-            return no_attention_hint(ws.handle.id)
+        if not has_attention_layers(handle.module):
+            return no_attention_hint(handle.id)
+        if ws.image is None:
+            return f"Open an image to see where {handle.id} attends"
         if ws.registry is None or mode not in ws.registry:
-            return f"the method {mode!r} is not registered"
+            return f"The method {mode!r} is not registered (yet)"
         return ""
 
     def _settings(self, mode: str) -> tuple:
-        """What a mode's result depends on beyond the model and image (a change runs it again)."""
-        if mode != ROLLOUT:
-            return ()
-        values = self.controls.rollout_values()
-        return (*values.values(), self.workspace.target if values["gradient"] else None)
-
-    def _values(self, mode: str) -> dict:
-        patch = self.patches.get(mode)
-        if mode == ROLLOUT:
-            return self.controls.rollout_values()
-        if mode == POSITIONAL:
-            return {"patch": "centre" if patch is None else str(patch)}
-        head = self.controls.head()
-        return {"layer": self.controls.layer() if self.attention_shape else -1, "head": head if head >= 0 else 0,
-                "query": "cls" if patch is None else str(patch)}
+        return self.controls.settings(mode, self.workspace.target)
 
     def _schedule(self, *_: Any) -> None:
         """Run the current mode on the next turn of the event loop if it is shown and out of date
@@ -273,29 +254,14 @@ class AttentionPanel(Panel):
     def _run_if_needed(self) -> None:
         self._scheduled = False
         mode = self.mode()
-        if not self.isVisible() or self._why_not_runnable(mode):
+        if self.isVisible() and not self._missing(mode) and not self.runs.settled(mode, self._settings(mode)):
+            self.run(mode)
+        else:
             self._refresh()
-            return
-        settings = self._settings(mode)
-        running = self.tickets.get(mode)
-        if (mode in self.results and self.computed_for.get(mode) == settings) or \
-                (running is not None and running[1] == settings) or mode in self.notes:
-            self._refresh()
-            return
-        self.run(mode)
 
-    def _sender_mode(self) -> str | None:
-        ticket = self.sender()
-        return next((m for m, (t, _) in self.tickets.items() if t is ticket), None)
-
-    def _on_done(self, result: Any) -> None:
-        mode = self._sender_mode()
-        if mode is None:
-            return
-        _, settings = self.tickets.pop(mode)
+    def _on_done(self, mode: str, result: Any) -> None:
         if mode == ATTENTION and not hasattr(result, "at"):
             result = result.channel_heatmap(0)      # every head as a grid: the same weights
-        self.results[mode], self.computed_for[mode] = result, settings
         self.on_screen[mode] = self._view_of(mode, result)
         self._refresh()
 
@@ -313,50 +279,23 @@ class AttentionPanel(Panel):
         head = self.controls.head()
         return view.at(layer=self.controls.layer(), head=MEAN if head == GRID else head)
 
-    def _on_failed(self, text: str) -> None:
-        mode = self._sender_mode()
-        if mode is not None:
-            self.tickets.pop(mode)
-            self.notes[mode] = text
-            self.message.emit(f"{MODES[mode]}: {text}")
-            self._refresh()
-
-    def _on_cancelled(self) -> None:
-        mode = self._sender_mode()
-        if mode is not None:
-            self.tickets.pop(mode)
-            self._refresh()
+    def _on_failed(self, mode: str, text: str) -> None:
+        self.message.emit(f"{MODES[mode]}: {text}")
+        self._refresh()
 
     def _clear(self) -> None:
-        for ticket, _ in self.tickets.values():
-            ticket.cancel()
-        self.results, self.computed_for, self.on_screen, self.tickets, self.notes = {}, {}, {}, {}, {}
+        self.runs.clear()
+        self.on_screen = {}
         self._refresh()
 
     # --- picture ----------------------------------------------------------------------
-    def _query_marker(self, view: Any) -> list[Layer]:
-        patch = V.query_patch(view)
-        if patch is None:
-            return []
-        box = patch_box(*divmod(patch, view.grid_hw[1]), view.grid_hw, view.image_hw, view.geometry)
-        return [BoxesLayer(name="query patch", boxes=np.array([box], np.float32), colors=[QUERY_COLOR])]
-
-    def _map_layers(self, view: Any) -> list[Layer]:
-        image = ImageLayer(name="image", image=np.asarray(self.workspace.image))
-        return [image] + overlay_layers(view, self.workspace.display) + self._query_marker(view)
-
     def _scene(self) -> MapScene | GridScene | None:
         view = self.shown_map()
         if view is None or self.workspace is None or self.workspace.image is None:
             return None
-        if not self.shows_grid():
-            return MapScene(self._map_layers(view), view.title)
-        grid = V.every_head(view)
-        layers, heads = view.weights.shape[:2]
-        image = ImageLayer(name="image", image=np.asarray(self.workspace.image))
-        return GridScene([image] + self._query_marker(view), f"query: {V.query_name(view)}",
-                         montage.tile_images(grid, GRID_COLORMAP), layers, heads,
-                         (view.layer, view.head if view.head >= 0 else None), grid.title)
+        if self.shows_grid():
+            return S.grid_scene(self.workspace.image, view)
+        return S.map_scene(self.workspace.image, view, self.workspace.display)
 
     def _refresh(self) -> None:
         hint = self.hint()
@@ -365,19 +304,20 @@ class AttentionPanel(Panel):
         self.controls.setEnabled(ready)
         self.reset_button.setEnabled(self.shown_map() is not None)
         self.canvas.show_scene(self._scene(), hint)
-        self.status.setText(self._status_text(hint))
+        self.status.setText(self._status_text())
         self.sceneChanged.emit()
 
-    def _status_text(self, hint: str) -> str:
+    def _status_text(self) -> str:
         view = self.shown_map()
         if view is None:
-            return hint
+            return ""          # the picture says why
         mode = self.mode()
+        title = V.every_head(view).title if self.shows_grid() else view.title
         what = "click a tile to open that head over the image; click the image to pick the query patch" \
             if self.shows_grid() else "click a patch to see its map"
-        running = " · updating…" if mode in self.tickets else ""
+        running = " · updating…" if self.runs.running(mode) else ""
         target = f" · target {view.target}: {view.target_label}" if getattr(view, "target", None) is not None else ""
-        return f"{view.title}{target}{running} · {what}"
+        return f"{title}{target}{running} · {what}"
 
     # --- pointer ----------------------------------------------------------------------
     def _patch_under(self, x: float, y: float) -> tuple[int, int] | None:
