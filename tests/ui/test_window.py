@@ -377,3 +377,13 @@ def test_any_class_is_explained_from_the_attribution_dock_alone(ready, qtbot):
         with qtbot.waitSignal(attribution.message) as refused:
             entry.returnPressed.emit()
         assert says in refused.args[0] and ready.workspace.target == 2
+
+
+def test_a_vit_brings_the_attention_tab_forward(window, qtbot, bundled):
+    window.workspace.set_model(bundled("shapes-vit"))
+    tab = lazy_tab(window, "attentionTab")
+    qtbot.waitUntil(lambda: tab.content is not None, timeout=30000)
+    assert window.views.currentWidget() is tab
+    window.views.setCurrentIndex(0)
+    window.workspace.set_model(bundled("shapes-cnn"))
+    assert window.views.currentIndex() == 0

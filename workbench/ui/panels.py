@@ -17,13 +17,15 @@ class Deferred:
     title: str
     object_name: str
     tasks: tuple[str, ...] = ()   # loading a model of one of these tasks brings the tab forward
+    wants: str = ""               # or "module:function", handle -> bool, for models of any task
 
 
 PANELS: list[str | Deferred] = [
     "workbench.ui.image_view:ImageView",
     "workbench.ui.grid_panel:GridPanel",
     "workbench.ui.attribution.compare:ComparePanel",
-    Deferred("workbench.ui.attention.panel:AttentionPanel", "Attention", "attentionTab", ("attend",)),
+    Deferred("workbench.ui.attention.panel:AttentionPanel", "Attention", "attentionTab", ("attend",),
+             "workbench.ui.attention.patches:has_attention_layers"),
     Deferred("workbench.ui.latent.explorer:LatentPanel", "Latent", "latentTab", ("generate", "autoencode")),
     Deferred("workbench.ui.ganlab.panel:GanLabPanel", "GAN lab", "ganLabTab"),
     Deferred("workbench.ui.detection.detectors:DetectorsPanel", "Detectors", "detectorsTab"),
@@ -37,6 +39,14 @@ PANELS: list[str | Deferred] = [
 ]
 
 
-def panel_class(path: str) -> type:
+def wanted(entry: Deferred, handle) -> bool:
+    """Whether loading ``handle`` should bring the deferred tab forward."""
+    if handle.task in entry.tasks:
+        return True
+    return bool(entry.wants) and bool(resolve(entry.wants)(handle.module))
+
+
+def resolve(path: str):
+    """What ``"module:name"`` names (a panel class, a predicate), imported now."""
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)

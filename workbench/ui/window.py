@@ -20,7 +20,7 @@ from workbench.ui.export_dialog import ask_save_path
 from workbench.ui.first_steps import FirstStepsHint
 from workbench.ui.lazy_tab import LazyTab
 from workbench.ui.panel import BOTTOM, LEFT, RIGHT, TAB, Panel
-from workbench.ui.panels import PANELS, Deferred, panel_class
+from workbench.ui.panels import PANELS, Deferred, resolve, wanted
 from workbench.ui.settings import THEMES, Settings
 from workbench.ui.status import JobStatus, Notice
 from workbench.ui.window_layout import default_dock_widths, default_size, fit_docks
@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         self.panels: list[Panel] = []         # every panel, central tabs (LazyTab stand-ins) and docks
         self.tabs: list[Panel] = []
         self.docks: list[QDockWidget] = []
-        self._deferred_tasks: dict[Panel, tuple[str, ...]] = {}
+        self._deferred: dict[Panel, Deferred] = {}
         self.setTabPosition(DOCK_AREAS[RIGHT], QTabWidget.TabPosition.East)  # room for every dock's title
         for entry in PANELS:
             self.add_panel(entry)
@@ -82,10 +82,10 @@ class MainWindow(QMainWindow):
     def add_panel(self, entry: "str | Deferred | type[Panel]") -> Panel:
         """Build a panel from a PANELS entry or a Panel class, bind it and lay it out."""
         if isinstance(entry, Deferred):
-            panel: Panel = LazyTab(entry.title, entry.object_name, lambda e=entry: self._build(panel_class(e.path)))
-            self._deferred_tasks[panel] = entry.tasks
+            panel: Panel = LazyTab(entry.title, entry.object_name, lambda e=entry: self._build(resolve(e.path)))
+            self._deferred[panel] = entry
         else:
-            panel = self._build(panel_class(entry) if isinstance(entry, str) else entry)
+            panel = self._build(resolve(entry) if isinstance(entry, str) else entry)
         panel.message.connect(self.status.show_note)
         panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
         panel.raiseRequested.connect(lambda p=panel: self._raise(p))
@@ -171,9 +171,10 @@ class MainWindow(QMainWindow):
 
     def _on_model(self, handle: Any) -> None:
         self.statusBar().showMessage(f"Loaded {handle.id}", 4000)
-        for tab, tasks in self._deferred_tasks.items():
-            if handle.task in tasks:
+        for tab, entry in self._deferred.items():
+            if wanted(entry, handle):
                 self.views.setCurrentWidget(tab)
+                return
 
     def _on_image_opened(self, image: Any, name: str = "") -> None:
         self.views.setCurrentIndex(0)
