@@ -6,10 +6,10 @@ from torchvision.models import VisionTransformer
 
 from workbench.core.sources import load_model
 from workbench.zoo.catalogue import ZOO, card
-from workbench.zoo.shapes import render_shape
+from workbench.zoo.shapes import render_shape, render_shape_with_mask
 from workbench.zoo.train_classification import accuracy
-from workbench.zoo.train_vit import (attention_on_shape, attention_split, patch_coverage,
-                                     render_shape_with_mask, token_targets, train_shapes_vit)
+from workbench.zoo.train_vit import (attention_on_shape, attention_split, patch_coverage, token_targets,
+                                     train_shapes_vit)
 from workbench.zoo.vit import SHAPES_VIT, STEM_CHANNELS, cls_attention, encode
 
 NAME = "shapes-vit"

@@ -116,6 +116,12 @@ def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def render_shape(seed: int, size: int = 64) -> tuple[np.ndarray, int]:
     """One shape of a uniformly drawn class on a textured background: (HxWx3 uint8, label)."""
+    image, label, _coverage = render_shape_with_mask(seed, size)
+    return image, label
+
+
+def render_shape_with_mask(seed: int, size: int = 64) -> tuple[np.ndarray, int, np.ndarray]:
+    """``render_shape`` plus how much of each pixel the shape covers (HxW float32 in [0, 1])."""
     rng = np.random.default_rng(seed)
     label = int(rng.integers(len(SHAPE_CLASSES)))
     img = background(rng, (size, size))
@@ -123,7 +129,7 @@ def render_shape(seed: int, size: int = 64) -> tuple[np.ndarray, int]:
     cx, cy = rng.uniform(radius + 1, size - radius - 1, 2)
     alpha = shape_alpha(label, (cx, cy), radius, rng.uniform(0, 2 * np.pi), (size, size))
     _composite(img, alpha, jittered_color(rng, COLOR_NAMES[rng.integers(len(COLOR_NAMES))]))
-    return _finish(img, rng), label
+    return _finish(img, rng), label, alpha
 
 
 def _box(mask: np.ndarray) -> np.ndarray:

@@ -18,27 +18,13 @@ from torchvision.models import VisionTransformer
 
 from workbench.zoo import catalogue
 from workbench.zoo.reproducible import log_to_stderr, reproducible
-from workbench.zoo.shapes import (COLOR_NAMES, SHAPE_CLASSES, _composite, _finish, background,
-                                  jittered_color, shape_alpha)
+from workbench.zoo.shapes import SHAPE_CLASSES, render_shape_with_mask
 from workbench.zoo.train_classification import (SHAPES_SEEDS, Recipe, accuracy, flip_rotate,
                                                 make_card, save, shapes_split)
 from workbench.zoo.vit import SHAPES_VIT, STEM_CHANNELS, cls_attention, describe, encode
 
 ATTENTION_IMAGES = 500  # test-split images the attention share is measured on
 TOKEN_LOSS_WEIGHT = 1.0
-
-
-def render_shape_with_mask(seed: int, size: int = 64) -> tuple[np.ndarray, int, np.ndarray]:
-    """``render_shape(seed, size)`` plus the shape's coverage (HxW float32 in [0, 1]): the same
-    draws from the same generator, in the same order, so the image is identical."""
-    rng = np.random.default_rng(seed)
-    label = int(rng.integers(len(SHAPE_CLASSES)))
-    img = background(rng, (size, size))
-    radius = rng.uniform(0.15, 0.43) * size
-    cx, cy = rng.uniform(radius + 1, size - radius - 1, 2)
-    alpha = shape_alpha(label, (cx, cy), radius, rng.uniform(0, 2 * np.pi), (size, size))
-    _composite(img, alpha, jittered_color(rng, COLOR_NAMES[rng.integers(len(COLOR_NAMES))]))
-    return _finish(img, rng), label, alpha
 
 
 def patch_coverage(alpha: np.ndarray, patch: int) -> np.ndarray:
