@@ -22,6 +22,8 @@ from torch import nn
 from workbench.core.hooks import supports_forward_hooks
 
 _SIGNATURE = inspect.signature(nn.MultiheadAttention.forward)
+_PARAMETERS = list(_SIGNATURE.parameters)[1:]       # query, key, value, key_padding_mask, ... (no self)
+_DEFAULTS = {n: p.default for n, p in _SIGNATURE.parameters.items()}
 
 
 class AttentionCaptureError(ValueError):
@@ -78,7 +80,8 @@ def capture_attention(model: nn.Module, detach: bool = True) -> Iterator[Capture
             "attention weights cannot be read from a TorchScript model (its attention runs outside "
             "Python); load it as weights with their architecture (torchvision:ARCH?weights=PATH, or a "
             ".safetensors naming it)")
-    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.MultiheadAttention)]
+    modules = dict(model.named_modules())
+    layers = [(n, m) for n, m in modules.items() if isinstance(m, nn.MultiheadAttention)]
     if not layers:
         raise AttentionCaptureError(
             "the model has no attention layers (torch.nn.MultiheadAttention); the attention views "
@@ -87,7 +90,6 @@ def capture_attention(model: nn.Module, detach: bool = True) -> Iterator[Capture
     calls = {n: 0 for n, _ in layers}
     parents = {n: n.rpartition(".")[0] for n, _ in layers}   # the module holding each layer
     parent_calls = {p: 0 for p in set(parents.values())}
-    modules = dict(model.named_modules())
     saved: list[tuple[nn.Module, Any]] = []
     handles = []
     try:
@@ -118,13 +120,11 @@ def _recording_forward(layer: nn.MultiheadAttention, name: str, captured: Captur
     original = layer.forward
 
     def forward(*args: Any, **kwargs: Any) -> Any:
-        bound = _SIGNATURE.bind(layer, *args, **kwargs)
-        bound.apply_defaults()
-        given = dict(bound.arguments)
-        given.pop("self")
-        wanted, averaged = given["need_weights"], given["average_attn_weights"]
-        given["need_weights"], given["average_attn_weights"] = True, False
-        out, weights = original(**given)
+        kwargs.update(zip(_PARAMETERS, args))
+        wanted = kwargs.get("need_weights", _DEFAULTS["need_weights"])
+        averaged = kwargs.get("average_attn_weights", _DEFAULTS["average_attn_weights"])
+        kwargs["need_weights"], kwargs["average_attn_weights"] = True, False
+        out, weights = original(**kwargs)
         calls[name] += 1
         captured.names.append(name)
         per_head = weights if weights.dim() == 4 else weights.unsqueeze(0)  # unbatched: (heads, q, k)
