@@ -65,7 +65,8 @@ def click_image(qtbot, p, x, y):
 def test_the_attention_tab_is_a_deferred_tab_after_compare():
     names = [e if isinstance(e, str) else e.path for e in PANELS]
     entry = PANELS[names.index("workbench.ui.attribution.compare:ComparePanel") + 1]
-    assert entry == Deferred("workbench.ui.attention.panel:AttentionPanel", "Attention", "attentionTab", ("attend",))
+    assert entry == Deferred("workbench.ui.attention.panel:AttentionPanel", "Attention", "attentionTab", ("attend",),
+                             "workbench.ui.attention.patches:has_attention_layers")
     assert (ap.AttentionPanel.title, ap.AttentionPanel.area, ap.AttentionPanel.object_name) == \
         ("Attention", "tab", "attentionTab")
 
