@@ -124,7 +124,7 @@ def test_ctrl_c_exits_quietly_with_130(capsys, failing_method):
 def test_ctrl_c_on_a_running_process_exits_quietly_with_130(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "workbench", "run", "fid", "--model", "zoo:digits-dcgan",
-                             "--set", "n=100000", "--npz", str(tmp_path / "f.npz")],
+                             "--set", "n=10000", "--npz", str(tmp_path / "f.npz")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while "torch" not in _loaded_modules(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
