@@ -130,3 +130,21 @@ def test_torchvisions_vit_b_16_through_the_api(vit_b_16):
     pos = api.run("positional-similarity", vit_b_16, image, patch="0,0")
     assert pos.rows.shape == (196, 196) and pos.attribution[0, 0] == pytest.approx(1.0)
     assert hook_count(vit_b_16.module) == 0
+
+
+def test_attention_figures_are_coloured_over_the_patches_not_the_crop_border():
+    """Around a centre crop the map on the image is 0 where the model saw nothing; the renderer
+    colours the map over the patch values, so the figure is not flattened by those zeros."""
+    from tests.core.vit_reference import tiny_vit
+    from tests.tiny import picture
+    from workbench import api
+    from workbench.core.canvas_layers import HeatmapLayer
+    from workbench.core.geometry import Geometry
+    from workbench.core.handle import ModelHandle, Preprocess
+    from workbench.core.renderers import layers_for
+    cropped = ModelHandle(id="test:tiny-vit-crop", module=tiny_vit(), task="classify", labels=["a", "b", "c"],
+                          preprocess=Preprocess(Geometry((32, 32), "shorter", 32, (32, 32))))
+    result = api.run("attention", cropped, picture(24, 48), head=0)   # wide: the crop leaves borders
+    assert float(result.heatmap.min()) == 0.0 and float(result.attribution.min()) > 0
+    layer = next(l for l in layers_for(result) if isinstance(l, HeatmapLayer))
+    assert layer.levels == pytest.approx((float(result.attribution.min()), float(result.attribution.max())))

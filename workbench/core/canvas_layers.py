@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import colorsys
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -188,6 +188,31 @@ def class_color(c: int) -> tuple[int, int, int]:
 
 def heatmap_layers(result: Heatmap) -> list[Layer]:
     return [HeatmapLayer.auto(result.title or result.method, result.heatmap, signed=result.signed)]
+
+
+def with_value_range(layer: HeatmapLayer, values: np.ndarray) -> HeatmapLayer:
+    """``layer`` coloured over the range of ``values`` (symmetric about 0 when signed)."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return layer
+    if layer.signed:
+        m = float(np.abs(v).max())
+        levels = (-m, m) if m > 0 else layer.levels
+    else:
+        lo, hi = float(v.min()), float(v.max())
+        levels = (lo, hi) if hi > lo else layer.levels
+    return replace(layer, levels=levels)
+
+
+def token_map_layers(result: Heatmap) -> list[Layer]:
+    """A map over a transformer's token grid, laid over the image and coloured over the grid's own
+    values: around a centre crop the map is 0 where the model saw nothing, and those zeros would
+    otherwise take the bottom of the colour range and flatten it."""
+    layers = heatmap_layers(result)
+    if result.attribution is None:
+        return layers
+    return [with_value_range(l, result.attribution) for l in layers]
 
 
 def detection_layers(result: Detections) -> list[Layer]:

@@ -79,8 +79,8 @@ RENDERERS.add(Frames, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
 RENDERERS.add(Scores, Renderer("", figure="workbench.figure.scores:export_scores", script="scores"))
 RENDERERS.add(Curves, Renderer("", script="curves"))
 # attention: one map on the image (rollout and positional similarity too), or every head as a grid
-RENDERERS.add(AttentionHeatmap, Renderer(IMAGE, CL.heatmap_layers))
-RENDERERS.add(TokenRowsHeatmap, Renderer(IMAGE, CL.heatmap_layers))
+RENDERERS.add(AttentionHeatmap, Renderer(IMAGE, CL.token_map_layers))
+RENDERERS.add(TokenRowsHeatmap, Renderer(IMAGE, CL.token_map_layers))
 RENDERERS.add(AttentionHeadGrid, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
 
 

@@ -2,13 +2,12 @@
 coloured over the range of the patches, the query patch outlined), or the heads grid."""
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from workbench.core import colormaps
-from workbench.core.canvas_layers import BoxesLayer, HeatmapLayer, ImageLayer, Layer
+from workbench.core.canvas_layers import BoxesLayer, HeatmapLayer, ImageLayer, Layer, with_value_range
 from workbench.figure import montage
 from workbench.figure.render import overlay_layers
 from workbench.ui.attention import views as V
@@ -28,29 +27,12 @@ def query_marker(view: Any) -> list[Layer]:
     return [BoxesLayer(name="query patch", boxes=np.array([box], np.float32), colors=[QUERY_COLOR])]
 
 
-def patch_levels(layer: HeatmapLayer, grid_map: np.ndarray) -> HeatmapLayer:
-    """The layer coloured over the range of the patch map itself: around a centre crop the map
-    on the image is 0 where the model sees nothing, and those zeros would otherwise take the
-    bottom of the colour range and flatten the map."""
-    values = np.asarray(grid_map, np.float64)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return layer
-    if layer.signed:
-        m = float(np.abs(values).max())
-        levels = (-m, m) if m > 0 else layer.levels
-    else:
-        lo, hi = float(values.min()), float(values.max())
-        levels = (lo, hi) if hi > lo else layer.levels
-    return replace(layer, levels=levels)
-
-
 def map_layers(image: np.ndarray, view: Any, display: Any) -> list[Layer]:
     """The image, the map over it and the query patch. A map that explains a class (a gradient
     rollout) is coloured by the workspace's attribution display options, as everywhere else."""
     layers = overlay_layers(view, display)
     if getattr(view, "target", None) is None:
-        layers = [patch_levels(l, view.attribution) if isinstance(l, HeatmapLayer) else l for l in layers]
+        layers = [with_value_range(l, view.attribution) if isinstance(l, HeatmapLayer) else l for l in layers]
     return [ImageLayer(name="image", image=np.asarray(image))] + layers + query_marker(view)
 
 
