@@ -180,3 +180,21 @@ def test_a_job_function_written_in_the_ui_is_refused(engine, qtbot, monkeypatch)
     with qtbot.waitSignal(ticket.done, timeout=TIMEOUT_MS) as sig:
         pass
     assert sig.args == ["computed in the UI"]
+
+
+def test_a_job_running_at_shutdown_ends_cancelled_so_no_slot_submits_to_a_closed_engine(qtbot):
+    engine = Engine(device="cpu")
+    started = threading.Event()
+
+    def slow(jc):
+        started.set()
+        time.sleep(0.3)
+        return "late"
+
+    ticket = engine.submit("k", slow)
+    done = []
+    ticket.done.connect(done.append)
+    assert started.wait(30)
+    with qtbot.waitSignal(ticket.cancelled, timeout=30000):
+        engine.shutdown(10000)
+    assert done == [] and ticket.state == "cancelled"

@@ -35,3 +35,33 @@ def bind(qtbot, workspace, engine, canvas):
         panel.show()
         return panel
     return make
+
+
+@pytest.fixture
+def settings_path(tmp_path, monkeypatch):
+    """This test's own settings file (WORKBENCH_SETTINGS names it)."""
+    path = tmp_path / "settings.ini"
+    monkeypatch.setenv("WORKBENCH_SETTINGS", str(path))
+    return path
+
+
+@pytest.fixture
+def make_window(qtbot, settings_path):
+    """``make_window(settings_text=None)``: a MainWindow with its own engine, shown and exposed;
+    ``settings_text`` is written to the settings file first. Every engine is shut down after."""
+    from workbench.ui.settings import Settings
+    from workbench.ui.window import MainWindow
+    engines = []
+
+    def make(settings_text: str | None = None):
+        if settings_text is not None:
+            settings_path.write_text(settings_text)
+        engines.append(Engine(device="cpu"))
+        window = MainWindow(engines[-1], Settings())
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+    yield make
+    for engine in engines:
+        engine.shutdown(10000)

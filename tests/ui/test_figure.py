@@ -362,19 +362,11 @@ def png_pixels(path) -> np.ndarray:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def window(make_window):
     from tests.tiny import builtin_registry
-    from workbench.engine import Engine
-    from workbench.ui.settings import Settings
-    from workbench.ui.window import MainWindow
-    monkeypatch.setenv("WORKBENCH_SETTINGS", str(tmp_path / "settings.ini"))
-    engine = Engine(device="cpu")
-    w = MainWindow(engine, Settings())
-    qtbot.addWidget(w)
-    w.show()
+    w = make_window()
     w.workspace.set_registry(builtin_registry())
-    yield w
-    engine.shutdown(10000)
+    return w
 
 
 def cli_figure(tmp_path, *args) -> np.ndarray:

@@ -51,25 +51,16 @@ def test_the_plugin_panel_follows_the_workspace_image(bind, workspace, histogram
     assert panel.export_figure(tmp_path / "p.png").stat().st_size > 0
 
 
-def test_the_window_adds_plugin_panels_when_the_registry_arrives(qtbot, tmp_path, monkeypatch, histogram_plugin):
-    monkeypatch.setenv("WORKBENCH_SETTINGS", str(tmp_path / "s.ini"))
-    from workbench.engine import Engine
-    from workbench.ui.settings import Settings
-    from workbench.ui.window import MainWindow
-    engine = Engine(device="cpu")
-    window = MainWindow(engine, Settings())
-    qtbot.addWidget(window)
-    try:
-        assert "Histogram" not in {d.windowTitle() for d in window.docks}
-        window.workspace.set_registry(default_registry())
-        assert "Histogram" in {d.windowTitle() for d in window.docks}
-        window.workspace.set_registry(default_registry())   # a second registry adds no second panel
-        assert [d.windowTitle() for d in window.docks].count("Histogram") == 1
-    finally:
-        engine.shutdown(10000)
+def test_the_window_adds_plugin_panels_when_the_registry_arrives(make_window, histogram_plugin):
+    window = make_window()
+    assert "Histogram" not in {d.windowTitle() for d in window.docks}
+    window.workspace.set_registry(default_registry())
+    assert "Histogram" in {d.windowTitle() for d in window.docks}
+    window.workspace.set_registry(default_registry())   # a second registry adds no second panel
+    assert [d.windowTitle() for d in window.docks].count("Histogram") == 1
 
 
-def test_a_panel_is_one_class_and_one_entry(qtbot, tmp_path, monkeypatch):
+def test_a_panel_is_one_class_and_one_entry(make_window, monkeypatch):
     """A newcomer's panel: a Panel subclass added to PANELS; the window is not edited."""
     from PySide6.QtWidgets import QLabel, QVBoxLayout
 
@@ -87,16 +78,8 @@ def test_a_panel_is_one_class_and_one_entry(qtbot, tmp_path, monkeypatch):
             workspace.imageChanged.connect(lambda img: self.label.setText(f"{img.shape[1]}x{img.shape[0]}"))
 
     monkeypatch.setattr(window_module, "PANELS", panels.PANELS + [Notes])
-    monkeypatch.setenv("WORKBENCH_SETTINGS", str(tmp_path / "s.ini"))
-    from workbench.engine import Engine
-    from workbench.ui.settings import Settings
-    engine = Engine(device="cpu")
-    window = window_module.MainWindow(engine, Settings())
-    qtbot.addWidget(window)
-    try:
-        notes = window.panel("notesTab")
-        assert window.views.tabText(window.views.indexOf(notes)) == "Notes"
-        window.workspace.set_image(picture(), "p")
-        assert notes.label.text() == "40x30"
-    finally:
-        engine.shutdown(10000)
+    window = make_window()
+    notes = window.panel("notesTab")
+    assert window.views.tabText(window.views.indexOf(notes)) == "Notes"
+    window.workspace.set_image(picture(), "p")
+    assert notes.label.text() == "40x30"

@@ -137,36 +137,16 @@ def test_recent_files_are_cut_to_their_size_on_read(tmp_path):
     assert settings.recent_files() == files[:MAX_RECENT] and settings.problems == []
 
 
-@pytest.fixture
-def window_with(qtbot, tmp_path, monkeypatch):
-    engines = []
-
-    def make(text: str | None = None):
-        path = tmp_path / "settings.ini"
-        if text is not None:
-            path.write_text(text)
-        monkeypatch.setenv("WORKBENCH_SETTINGS", str(path))
-        engines.append(Engine(device="cpu"))
-        window = MainWindow(engines[-1], Settings())
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-    yield make
-    for engine in engines:
-        engine.shutdown(10000)
-
-
-def test_the_window_opens_with_a_notice_over_a_bad_layout(window_with):
-    window = window_with("[window]\ngeometry=@ByteArray(garbage)\nstate=@ByteArray(more garbage)\n"
+def test_the_window_opens_with_a_notice_over_a_bad_layout(make_window):
+    window = make_window("[window]\ngeometry=@ByteArray(garbage)\nstate=@ByteArray(more garbage)\n"
                          "[view]\ntheme=purple\n")
     text = window.notice.text()
     assert window.notice.isVisible() and "could not be restored" in text and "purple" in text
     assert window.width() > 0 and all(d.widget() is not None for d in window.docks)
 
 
-def test_fitting_gives_the_central_tabs_their_share_and_each_dock_its_minimum(window_with, qtbot):
-    window = window_with()
+def test_fitting_gives_the_central_tabs_their_share_and_each_dock_its_minimum(make_window, qtbot):
+    window = make_window()
     window.resize(1400, 900)
     qtbot.wait(50)
     docks = {d.objectName(): d for d in window.docks}
@@ -196,9 +176,9 @@ def test_the_docks_are_fitted_once_the_window_first_shows(qtbot, tmp_path, monke
     engine.shutdown(10000)
 
 
-def test_an_empty_canvas_tells_a_first_time_user_what_to_do(window_with):
+def test_an_empty_canvas_tells_a_first_time_user_what_to_do(make_window):
     import numpy as np
-    window = window_with()
+    window = make_window()
     hint = window.first_steps
     assert hint.isVisible()
     text = hint.text()

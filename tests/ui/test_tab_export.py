@@ -7,23 +7,13 @@ from PySide6.QtGui import QGuiApplication, QImage
 from tests.tiny import builtin_registry, picture, tiny_handle
 from workbench.core.results import Heatmap, ImageGrid
 from workbench.core.samples import sample_image
-from workbench.engine import Engine
-from workbench.ui.settings import Settings
-from workbench.ui.window import MainWindow
 
 TIMEOUT_MS = 90000
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_SETTINGS", str(tmp_path / "settings.ini"))
-    engine = Engine(device="cpu")
-    w = MainWindow(engine, Settings())
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    engine.shutdown(10000)
+def window(make_window):
+    return make_window()
 
 
 def show_image(qtbot, window, bundled):

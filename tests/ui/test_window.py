@@ -20,11 +20,9 @@ from workbench.core.methods import builtin_methods
 from workbench.core.registry import Method, Registry
 from workbench.core.results import ActivationGrid, Heatmap
 from workbench.core.canvas_layers import HeatmapLayer
-from workbench.engine import Engine
 from workbench.ui import theme
 from workbench.ui.image_io import rgb_to_qimage
 from workbench.ui.settings import Settings
-from workbench.ui.window import MainWindow
 
 IMAGE_TAB, GRID_TAB = 0, 1
 
@@ -54,29 +52,6 @@ def registry():
 @dataclass
 class Empty:
     pass
-
-
-@pytest.fixture
-def settings_path(tmp_path, monkeypatch):
-    path = tmp_path / "settings.ini"
-    monkeypatch.setenv("WORKBENCH_SETTINGS", str(path))
-    return path
-
-
-@pytest.fixture
-def make_window(qtbot, settings_path):
-    engines = []
-
-    def make():
-        engines.append(Engine(device="cpu"))
-        w = MainWindow(engines[-1], Settings())
-        qtbot.addWidget(w)
-        w.show()
-        qtbot.waitExposed(w)
-        return w
-    yield make
-    for engine in engines:
-        engine.shutdown(10000)
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ pytorch-grad-cam's ``ClassifierOutputTarget`` define it.
 """
 from __future__ import annotations
 
-import operator
 import weakref
 from typing import Any
 
 import numpy as np
 import torch
+
+from workbench.core.class_index import checked_class_index, out_of_range
 
 # module -> the number of logits it returns (found once, by running the handle's example input)
 _OUTPUT_WIDTHS: "weakref.WeakKeyDictionary[torch.nn.Module, int | None]" = weakref.WeakKeyDictionary()
@@ -40,16 +41,6 @@ def target_score(output: Any, target: int) -> torch.Tensor:
     return out[:, target]
 
 
-def out_of_range(target: int, classes: int | None) -> str:
-    if classes is None:
-        return f"target {target} is out of range: class indices start at 0"
-    return f"target {target} is out of range: the model has {classes} classes ({_span(classes)})"
-
-
-def _span(classes: int) -> str:
-    return "none" if classes <= 0 else "0" if classes == 1 else f"0-{classes - 1}"
-
-
 def check_target(handle, target: Any) -> int | None:
     """The target as a class index, refused before any method runs when it is not one of the model's.
 
@@ -58,18 +49,7 @@ def check_target(handle, target: Any) -> int | None:
     """
     if target is None:
         return None
-    if isinstance(target, (bool, np.bool_)):
-        raise ValueError(f"target must be a class index (an integer), got {target!r}")
-    try:
-        index = operator.index(target)
-    except TypeError:
-        raise ValueError(f"target must be a class index (an integer), got {target!r}") from None
-    if index < 0:
-        raise ValueError(out_of_range(index, class_count(handle)))
-    classes = class_count(handle)
-    if classes is not None and index >= classes:
-        raise ValueError(out_of_range(index, classes))
-    return index
+    return checked_class_index(target, class_count(handle))
 
 
 def class_count(handle) -> int | None:

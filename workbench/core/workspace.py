@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.core.attribution.display import DisplayOptions
+from workbench.core.class_index import checked_class_index
 from workbench.core.renderers import renderer_for
 from workbench.core.results import Result
 
@@ -75,10 +76,8 @@ class Workspace:
     def set_target(self, target: int | None) -> None:
         """The class to explain (None: the top prediction), range-checked against the labels."""
         if target is not None:
-            target = int(target)
-            n = len(self.handle.labels) if self.handle is not None and self.handle.labels else None
-            if target < 0 or (n is not None and target >= n):
-                raise ValueError(f"target {target} is out of range: the model has {n} classes")
+            labels = self.handle.labels if self.handle is not None else None
+            target = checked_class_index(target, len(labels) if labels else None)
         if target != self.target:
             self.target = target
             self._emit(TARGET, target)

@@ -159,7 +159,9 @@ class Engine(QObject):
                 ticket.state = T.RUNNING
                 ticket.started.emit()
         if kind in W.TERMINAL:
-            cancel_asked = job_id in self._cancel_asked
+            # a job still running at shutdown was cancelled by it: its result would reach slots
+            # that may submit more work to an engine that takes none
+            cancel_asked = job_id in self._cancel_asked or self._shut_down
             outcome = W.CANCELLED if cancel_asked else kind
             self._forget(job_id, outcome if current else T.SUPERSEDED)
             if current:

@@ -7,6 +7,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
+from workbench.core.class_index import checked_class_index
+
 
 class ClassEntry(QLineEdit):
     chosen = Signal(int)        # a valid class index, typed and confirmed with Enter
@@ -50,10 +52,7 @@ class ClassEntry(QLineEdit):
         if not text:
             raise ValueError("type a class name or index")
         index = handle.class_index(text.split(":")[0].strip() if ":" in text else text)
-        count = len(handle.labels or [])
-        if count and not 0 <= index < count:
-            raise ValueError(f"class {index} is out of range: {handle.id} has classes 0 to {count - 1}")
-        return index
+        return checked_class_index(index, len(handle.labels) if handle.labels else None)
 
     def _confirm(self) -> None:
         try:
