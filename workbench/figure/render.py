@@ -19,8 +19,7 @@ from PySide6.QtSvg import QSvgGenerator
 from workbench import singleton_refs
 from workbench.core.atomic import atomic_path
 from workbench.core.renderers import renderer_for
-from workbench.core import colormaps
-from workbench.core.attribution.display import DisplayOptions, display_layer
+from workbench.core.attribution.display import DisplayOptions, restyled_layer
 from workbench.core.results import Heatmap, ImageGrid, Result
 from workbench.core.canvas_layers import HeatmapLayer, ImageLayer, Layer
 from workbench.core.renderers import layers_for
@@ -290,15 +289,7 @@ def overlay_layers(result: Result, display: DisplayOptions | None = None) -> lis
     if not (isinstance(result, Heatmap) and result.target is not None):
         return layers
     options = display or DisplayOptions()
-    out: list[Layer] = []
-    for layer in layers:
-        if isinstance(layer, HeatmapLayer):
-            custom = layer.colormap not in (colormaps.SIGNED_DEFAULT, colormaps.UNSIGNED_DEFAULT)
-            layer = display_layer(layer.name, result.heatmap, options, colormap=layer.colormap if custom else None,
-                                  id=layer.id, visible=layer.visible, opacity=layer.opacity,
-                                  show_colorbar=layer.show_colorbar)
-        out.append(layer)
-    return out
+    return [restyled_layer(l, result.heatmap, options) if isinstance(l, HeatmapLayer) else l for l in layers]
 
 
 def export_overlay(result: Result, image: np.ndarray | None, path: str | Path, scale: float = 1.0) -> Path:

@@ -98,6 +98,14 @@ def display_layer(name: str, data: np.ndarray, options: DisplayOptions,
     return HeatmapLayer(name=name, data=shown, colormap=cmap, levels=lv, signed=signed, **kw)
 
 
+def restyled_layer(layer: HeatmapLayer, data: np.ndarray, options: DisplayOptions) -> HeatmapLayer:
+    """``layer`` showing ``data`` as the options say, keeping what the user set on it: a colormap
+    other than the defaults, its id, visibility, opacity and colorbar."""
+    custom = layer.colormap not in (colormaps.SIGNED_DEFAULT, colormaps.UNSIGNED_DEFAULT)
+    return display_layer(layer.name, data, options, colormap=layer.colormap if custom else None, id=layer.id,
+                         visible=layer.visible, opacity=layer.opacity, show_colorbar=layer.show_colorbar)
+
+
 def compare_levels(maps: list[np.ndarray], options: DisplayOptions) -> list[tuple[float, float]]:
     """Each map's colour range in a comparison: the same pooled range for all when shared."""
     if options.shared and maps:

@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from workbench.core import colormaps
 from workbench.core.attribution import jobs
-from workbench.core.attribution.display import DEFAULT_CLIP, MODES, DisplayOptions, display_layer
+from workbench.core.attribution.display import DEFAULT_CLIP, MODES, DisplayOptions, restyled_layer
 from workbench.core.attribution.methods import attribution_methods
 from workbench.core.canvas_layers import HeatmapLayer
 from workbench.core.renderers import IMAGE
@@ -274,11 +273,7 @@ class AttributionPanel(Panel):
         except KeyError:  # replaced by another result
             self._layer_id = None
             return
-        custom = old.colormap not in (colormaps.SIGNED_DEFAULT, colormaps.UNSIGNED_DEFAULT)
-        layer = display_layer(old.name, self.heatmap.heatmap, self.workspace.display,
-                              colormap=old.colormap if custom else None, id=old.id, visible=old.visible,
-                              opacity=old.opacity, show_colorbar=old.show_colorbar)
-        self.canvas.update_layer(layer, by=self)
+        self.canvas.update_layer(restyled_layer(old, self.heatmap.heatmap, self.workspace.display), by=self)
 
     # --- internals -----------------------------------------------------------------
     def _on_row_clicked(self, row: int) -> None:
