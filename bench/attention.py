@@ -247,6 +247,37 @@ def pending(method_repeats: int, min_run_s: float) -> None:
             print(f"  {method:23s} {fmt(wall, cpu)}", flush=True)
 
 
+CAPTION_SCENES = ("scene-1000000", "scene-1000001", "scene-1000002", "scene-1000003")
+
+
+def captioner(method_repeats: int, min_run_s: float) -> None:
+    """zoo:shapes-captioner per image: the decoder alone (greedy, beam 3) and the caption method
+    through the runner (result with every word's map on the image), over a few val scenes."""
+    from workbench.zoo.catalogue import ZOO
+    from workbench.zoo.captioner import caption
+    if "shapes-captioner" not in ZOO:
+        print("zoo:shapes-captioner: not bundled yet", flush=True)
+        return
+    handle, source = load("zoo:shapes-captioner")
+    registry = default_registry()
+    images = [sample_image(name) for name in CAPTION_SCENES]
+    inputs = [handle.preprocess(im) for im in images]
+    ctxs = [context(handle, im) for im in images]
+    print(f"\nzoo:shapes-captioner: {source}; per image, mean over {len(images)} val scenes", flush=True)
+    with torch.no_grad():
+        for beam in (1, 3):
+            words = sum(len(caption(handle.module, x, beam).words) for x in inputs) / len(inputs)
+            wall, cpu = timed(lambda: [caption(handle.module, x, beam) for x in inputs], method_repeats,
+                              min_run_s)
+            label = f"decode beam {beam}" + (" (greedy)" if beam == 1 else "")
+            print(f"  {label:23s} {fmt(wall / len(images), cpu / len(images))}  ({words:.1f} words a caption)",
+                  flush=True)
+    for beam in (1, 3):
+        wall, cpu = timed(lambda: [run_method(registry.get("caption"), c, {"beam_size": beam}) for c in ctxs],
+                          method_repeats, min_run_s)
+        print(f"  {f'caption method beam {beam}':23s} {fmt(wall / len(images), cpu / len(images))}", flush=True)
+
+
 SHORT = {"rollout() mean": "roll() mean", "rollout() gradient": "roll() grad", "rollout method mean": "rollout",
          "rollout method gradient": "rollout grad", "attention method grid": "attn grid",
          "attention method 1 head": "attn 1 head"}
@@ -287,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     min_run_s = args.min_run_ms / 1e3
     rows = [bench(m.strip(), args.repeats, args.method_repeats, min_run_s) for m in args.models.split(",")]
     pending(args.method_repeats, min_run_s)
+    captioner(args.method_repeats, min_run_s)
     return 0 if summary(rows) else 1
 
 

@@ -55,7 +55,8 @@ METRICS = [(r"test accuracy ([\d.]+)", "test_accuracy"), (r"box mAP@\.5 ([\d.]+)
            (r"val mIoU ([\d.]+)", "val_miou"), (r"test mIoU ([\d.]+)", "test_miou"),
            (r"test MSE ([\d.]+)", "test_reconstruction_mse"),
            (r"negative ELBO ([\d.]+)", "test_negative_elbo_per_image"),
-           (r"\bFID ([\d.]+)", "fid"), (r"\bKID ([\d.]+)", "kid_mean"), (r"\bIS ([\d.]+)", "is_mean")]
+           (r"\bFID ([\d.]+)", "fid"), (r"\bKID ([\d.]+)", "kid_mean"), (r"\bIS ([\d.]+)", "is_mean"),
+           (r"val BLEU-4 ([\d.]+)", "val_bleu4")]
 
 
 def test_the_model_table_lists_exactly_the_bundled_models():

@@ -28,8 +28,12 @@ def load_image(path: str) -> np.ndarray:
 
 
 def run(method: str, model: Any, image: np.ndarray | str | None = None, target: int | str | None = None,
-        device: str = "cpu", on_progress: Callable[[Progress], None] | None = None, **params: Any) -> Result:
+        device: str = "cpu", on_progress: Callable[[Progress], None] | None = None,
+        params: dict[str, Any] | None = None, **kwargs: Any) -> Result:
     """Run a method by name on a model (handle or id) and an image (array, path or sample:NAME).
+
+    The method's parameters come as keywords, or as ``params`` for one whose name a keyword here
+    takes (activation maximisation's ``target``: ``params={"target": "channel:5"}``).
 
     A device that is not on this machine (``cuda`` without a GPU) runs on the CPU and says so with
     a ``core.devices.DeviceFallbackWarning``; an unknown device name is a ValueError.
@@ -48,6 +52,7 @@ def run(method: str, model: Any, image: np.ndarray | str | None = None, target: 
     handle.to(chosen)
     index = handle.class_index(target) if target is not None else None
     method_obj = default_registry().get(method)
+    params = {**(params or {}), **kwargs}
     with _clean_errors(f"{method} on {handle.id} failed", {"target": target, **params}):
         return run_method(method_obj, context(handle, image, device=chosen, target=index), params,
                           on_progress=on_progress)

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoints", help="detectors: folder of the resumable checkpoint NAME.pt")
     t.add_argument("--minutes", type=float, help="detectors: wall-clock budget of this run (resume later)")
     t.add_argument("--until", type=int, help="detectors: stop after this step (resume later)")
-    t.add_argument("--rescore", action="store_true", help="generative models: only measure the card metrics again")
+    t.add_argument("--rescore", action="store_true", help="generative models, detectors: only measure the card metrics again")
     return p
 
 
@@ -146,7 +146,7 @@ def _run(args) -> int:
     model = api.load_model(args.model, trust_pickle=args.trust)
     with progress_bar(args.method, quiet=args.quiet) as on_progress:
         result = api.run(args.method, model, image, target=args.target, device=args.device,
-                         on_progress=on_progress, **params)
+                         on_progress=on_progress, params=params)
     if args.npz:
         from workbench.core.atomic import write_text_atomic
         with writing(args.npz):

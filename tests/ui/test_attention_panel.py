@@ -17,7 +17,8 @@ from workbench.core.results.attention import AttentionHeatmap, PositionalSimilar
 from workbench.ui.attention import panel as ap
 from workbench.ui.attention.canvas import GridScene, MapScene
 from workbench.ui.attention.controls import ATTENTION, GRID, MEAN, POSITIONAL, ROLLOUT
-from workbench.ui.attention.patches import has_attention_layers, patch_at, patch_box
+from workbench.core.model_traits import has_attention_layers, has_patch_attention
+from workbench.ui.attention.patches import patch_at, patch_box
 from workbench.ui.attention.runs import attention_key
 from workbench.ui.panels import PANELS, Deferred
 
@@ -66,7 +67,7 @@ def test_the_attention_tab_is_a_deferred_tab_after_compare():
     names = [e if isinstance(e, str) else e.path for e in PANELS]
     entry = PANELS[names.index("workbench.ui.attribution.compare:ComparePanel") + 1]
     assert entry == Deferred("workbench.ui.attention.panel:AttentionPanel", "Attention", "attentionTab", ("attend",),
-                             "workbench.ui.attention.patches:has_attention_layers")
+                             "workbench.core.model_traits:has_patch_attention")
     assert (ap.AttentionPanel.title, ap.AttentionPanel.area, ap.AttentionPanel.object_name) == \
         ("Attention", "tab", "attentionTab")
 
@@ -251,6 +252,10 @@ def test_patches_follow_the_centre_crop_and_attention_layers_are_found_by_class(
     assert patch_box(3, 3, (4, 4), hw, geometry)[2:] == pytest.approx((x1, y1))
     assert has_attention_layers(tiny_vit_handle().module) and not has_attention_layers(tiny_handle().module)
     assert not has_attention_layers(object())
+    from workbench.zoo.detr import ShapesDETR
+    detr = ShapesDETR()
+    assert has_attention_layers(detr) and not has_patch_attention(detr)   # the DETR tab's, not this one's
+    assert has_patch_attention(tiny_vit_handle().module)
 
 
 def test_a_centre_cropped_map_is_coloured_over_the_patches_not_the_zeros_around_them(qtbot, bind, workspace, jobs):

@@ -192,3 +192,20 @@ def test_export_without_detections_says_so(bind, tmp_path):
     with pytest.raises(ValueError, match="run a detector"):
         panel.export_figure(tmp_path / "d.png")
     assert panel.current_result() is None
+
+
+def test_a_detr_shows_its_object_queries_as_the_candidates(qtbot, bind, workspace, engine, canvas, bundled, image):
+    detr = bundled("shapes-detr")
+    workspace.set_model(detr)
+    workspace.set_image(image)
+    canvas.set_image(image)
+    p = bind(DetectionPanel)
+    with qtbot.waitSignal(workspace.view(DETECTION).changed, timeout=TIMEOUT_MS):
+        p.run_button.click()
+    assert p.result.architecture == "set prediction" and len(p.result.pre_nms_boxes) == detr.module.num_queries
+    assert f"{detr.module.num_queries} object queries" in p.summary.text() and "NMS" not in p.summary.text()
+    p.threshold.setValue(p.threshold.minimum())
+    p.stage.setCurrentIndex(p.stage.findData("both"))
+    faint = p.canvas.layer(p.layer_id("pre-nms"))
+    assert len(faint.boxes) > 0 and faint.name.endswith("object queries")
+    assert p.box_text(faint.id, 0).startswith("query ")

@@ -46,20 +46,21 @@ def test_the_panel_declares_itself():
         "Detectors", "tab", "detectorsTab")
 
 
-def test_both_detectors_run_on_their_own_keys_and_title_their_panels(qtbot, view, workspace, image, keys):
+def test_every_detector_runs_on_its_own_key_and_titles_its_panel(qtbot, view, workspace, image, keys):
     run_both(qtbot, view, workspace, image)
     assert keys == [CATALOGUE_KEY] + [KEY_PREFIX + s for s in SIDES]
-    one, two = view.sides()
-    assert (one.title, two.title) == DEFAULT_MODELS
+    one, two, three = view.sides()
+    assert (one.title, two.title, three.title) == DEFAULT_MODELS
     assert one.stats.startswith("one-stage · ") and " ms · " in one.stats and "proposals" not in one.stats
     assert two.stats.startswith("two-stage · ") and two.stats.endswith(" proposals")
+    assert three.stats.startswith("set prediction · ") and "proposals" not in three.stats
     for side, model_id in zip(SIDES, DEFAULT_MODELS):
         result = view.results[side]
         shown = int((result.scores >= view.threshold).sum())
         assert f"· {shown} detection" in view.sides()[SIDES.index(side)].stats
         want = api.run("detect", model_id, image, score_threshold=RUN_THRESHOLD)
         np.testing.assert_array_equal(result.boxes, want.boxes)
-    assert "2 of 2" in view.status.text()
+    assert "3 of 3" in view.status.text()
     assert set(view.side_models) == set(DEFAULT_MODELS)
     assert view.current_result() is view.results["left"]
 
@@ -108,7 +109,7 @@ def test_changing_one_model_reruns_that_side_only(qtbot, view, workspace, image)
     qtbot.waitUntil(lambda: view.results.get("right") is not None and
                     view.results["right"].model == "zoo:shapes-maskrcnn", timeout=TIMEOUT_MS)
     assert view.results["left"] is left
-    assert view.sides()[1].title == "zoo:shapes-maskrcnn"
+    assert view.sides()[SIDES.index("right")].title == "zoo:shapes-maskrcnn"
 
 
 def test_a_model_that_is_not_a_detector_fails_in_its_own_panel(qtbot, view, workspace, image):

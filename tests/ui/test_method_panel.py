@@ -86,9 +86,12 @@ def test_the_panel_declares_where_it_lives_and_waits_for_methods(panel):
 def test_methods_follow_the_workspaces_model_and_registry(panel, workspace):
     workspace.set_registry(registry())
     assert "activations" in panel.method_names() and not panel.run_button.isEnabled()   # no model yet
-    workspace.set_model(tiny_handle())
+    handle = tiny_handle()
+    workspace.set_model(handle)
     names = panel.method_names()
-    assert names == [m.name for m in workspace.registry.for_task("classify") if m.kind != "attribution"]
+    assert names == [m.name for m in workspace.registry.for_model("classify", handle.module)
+                     if m.kind != "attribution"]
+    assert "rollout" in [m.name for m in workspace.registry.for_task("classify")] and "rollout" not in names
     assert {"activations", "filters", "counting"} <= set(names) and "only-generate" not in names
     assert panel.run_button.isEnabled()
     panel.select_method("filters")

@@ -68,8 +68,61 @@ def show_attention(qtbot, window, bundled):
     qtbot.waitUntil(lambda: panel.current_result() is not None, timeout=TIMEOUT_MS)
 
 
+def show_detr(qtbot, window, bundled):
+    from workbench.core.sources import load_model
+    ws = window.workspace
+    ws.set_registry(builtin_registry())
+    ws.set_model(load_model("zoo:shapes-detr?weights=none"))
+    ws.set_image(sample_image("scene-3"), "sample:scene-3")
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "detrTab"))
+    panel = window.panel("detrTab")
+    qtbot.waitUntil(lambda: panel.current_result() is not None, timeout=TIMEOUT_MS)
+
+
 SETUPS = {"imageTab": show_image, "gridTab": show_grid, "compareTab": show_compare, "attentionTab": show_attention,
           "latentTab": show_latent, "ganLabTab": show_ganlab, "detectorsTab": show_detectors}
+SETUPS["detrTab"] = show_detr
+
+
+def show_caption(qtbot, window, bundled):
+    ws = window.workspace
+    ws.set_registry(builtin_registry())
+    ws.set_model(bundled("shapes-captioner"))
+    ws.set_image(sample_image("scene-1000001"), "scene-1000001")
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "captionTab"))
+    panel = window.panel("captionTab")
+    qtbot.waitUntil(lambda: panel.current_result() is not None, timeout=TIMEOUT_MS)
+
+
+SETUPS["captionTab"] = show_caption
+
+
+def show_features(qtbot, window, bundled):
+    ws = window.workspace
+    ws.set_registry(builtin_registry())
+    ws.set_model(bundled("shapes-cnn"))
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "featuresTab"))
+    panel = window.panel("featuresTab")
+    panel.controls.set_values("actmax", {"steps": 16})
+    panel.run()
+    qtbot.waitUntil(lambda: panel.current_result() is not None and not panel.running(), timeout=TIMEOUT_MS)
+
+
+SETUPS["featuresTab"] = show_features
+
+
+def show_projector(qtbot, window, bundled):
+    ws = window.workspace
+    ws.set_registry(builtin_registry())
+    ws.set_model(bundled("digits-cnn"))
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "projectorTab"))
+    panel = window.panel("projectorTab")
+    panel.set_values({"count": 200, "projection": "pca"})
+    panel.run()
+    qtbot.waitUntil(lambda: panel.current_result() is not None and not panel.running(), timeout=TIMEOUT_MS)
+
+
+SETUPS["projectorTab"] = show_projector
 
 
 def test_every_tab_has_a_setup_here(window):

@@ -83,7 +83,8 @@ def heatmap_result(h=40, w=50):
 
 def test_window_has_views_docks_and_menus(window):
     assert [window.views.tabText(i) for i in range(window.views.count())] == [
-        "Image", "Grid", "Compare", "Attention", "Latent", "GAN lab", "Detectors"]
+        "Image", "Grid", "Compare", "Attention", "DETR", "Captions", "Latent", "GAN lab", "Detectors", "Features",
+        "Projector"]
     assert window.canvas.parent() is window.views.widget(IMAGE_TAB)
     assert {d.windowTitle() for d in window.docks} >= {"Model", "Method", "Layers", "Attribution", "Detection",
                                                        "Region", "Segmentation"}
@@ -194,9 +195,11 @@ def test_copy_figure_puts_the_exported_figure_on_the_clipboard(window, tmp_path)
 
 def test_method_dock_lists_methods_and_builds_forms_for_the_model(ready):
     dock = ready.panel("methodDock")
-    assert dock.method_names() == [m.name for m in ready.workspace.registry.for_task("classify")
+    handle = ready.workspace.handle
+    assert dock.method_names() == [m.name for m in ready.workspace.registry.for_model("classify", handle.module)
                                    if m.kind != "attribution"]
     assert {"activations", "filters"} <= set(dock.method_names()) and "saliency" not in dock.method_names()
+    assert "attention" not in dock.method_names()      # a CNN: the transformer methods are not offered
     assert "only-generate" not in dock.method_names()
     dock.select_method("filters")
     layer = dock.form.editor("layer")

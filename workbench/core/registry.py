@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 from workbench.core import params as P
 
-TASKS = ("classify", "detect", "segment", "generate", "autoencode", "attend")
+TASKS = ("classify", "detect", "segment", "generate", "autoencode", "attend", "caption")
 
 # A method's family, which decides the panels that offer it (attribution: the Attribution dock and
 # the Compare tab; every other kind: the Method dock):
@@ -33,9 +33,15 @@ class Method:
     description: str = ""
     needs_image: bool = True
     kind: str = "other"          # one of KINDS
+    # which models of its tasks it reads (module -> bool, without importing torch); None: all
+    accepts: Callable[[Any], bool] | None = None
+    accepts_what: str = ""       # what it needs, for the message when a model lacks it
 
     def applies_to(self, task: str) -> bool:
         return task in self.tasks
+
+    def accepts_model(self, task: str, module: Any) -> bool:
+        return self.applies_to(task) and (self.accepts is None or bool(self.accepts(module)))
 
     def is_generator(self) -> bool:
         return inspect.isgeneratorfunction(self.run)
@@ -72,6 +78,10 @@ class Registry:
 
     def for_task(self, task: str | None) -> list[Method]:
         return [m for n, m in sorted(self._methods.items()) if task is None or m.applies_to(task)]
+
+    def for_model(self, task: str, module: Any) -> list[Method]:
+        """The methods that apply to a model of ``task`` and accept ``module``."""
+        return [m for m in self.for_task(task) if m.accepts_model(task, module)]
 
     def of_kind(self, kind: str, task: str | None = None) -> list[Method]:
         """The methods of one family (see KINDS) that apply to ``task`` (all tasks when None)."""

@@ -13,8 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from workbench.core import canvas_layers as CL
+from workbench.core.detection.queries import detr_layers
 from workbench.core.detection.view import default_layers as detection_default_layers
 from workbench.core.results.attention import AttentionHeadGrid, AttentionHeatmap, TokenRowsHeatmap
+from workbench.core.results.detr import DetrAttention
+from workbench.core.results.caption import CaptionAttention
+from workbench.core.results.features import Visualisation
+from workbench.core.results.embedding import Embedding
 from workbench.core.results.base import Curves, Detections, Frames, Heatmap, ImageGrid, Points2D, Result, SegMask
 from workbench.core.results.roi import RoiPooling
 from workbench.core.results.scores import Scores
@@ -82,6 +87,15 @@ RENDERERS.add(Curves, Renderer("", script="curves"))
 RENDERERS.add(AttentionHeatmap, Renderer(IMAGE, CL.token_map_layers))
 RENDERERS.add(TokenRowsHeatmap, Renderer(IMAGE, CL.token_map_layers))
 RENDERERS.add(AttentionHeadGrid, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
+# a DETR's queries: the selected query's map with every query's box; the figure has a panel per object
+RENDERERS.add(DetrAttention, Renderer(IMAGE, detr_layers, figure="workbench.figure.detr:export_detr"))
+# a caption: the selected word's attention on the image; the figure adds a strip of every word's map
+RENDERERS.add(CaptionAttention, Renderer(IMAGE, CL.token_map_layers,
+                                         figure="workbench.figure.caption:export_caption"))
+# images made by optimising the input (activation maximisation, inversion, DeepDream): their tiles as a grid
+RENDERERS.add(Visualisation, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
+# an embedding: its scatter, coloured by label (the Projector tab draws it live)
+RENDERERS.add(Embedding, Renderer("", figure="workbench.figure.embedding:export_embedding", script=""))
 
 
 def renderer_for(result: Result) -> Renderer:

@@ -26,6 +26,9 @@ def run_method(method: Method, ctx: Context, values: dict[str, Any] | None = Non
     if not method.applies_to(ctx.handle.task):
         raise ValueError(f"method {method.name!r} does not apply to a {ctx.handle.task} model "
                          f"(it applies to: {', '.join(method.tasks)})")
+    if not method.accepts_model(ctx.handle.task, ctx.handle.module):
+        raise ValueError(f"method {method.name!r} needs {method.accepts_what or 'another kind of model'}; "
+                         f"{ctx.handle.id} is a {type(ctx.handle.module).__name__}")
     if method.needs_image and ctx.image is None:
         raise ValueError(f"method {method.name!r} needs an image; open one first")
     params = make_params(method, values)

@@ -1,6 +1,7 @@
 """The Grid tab: the workspace's "grid" view (filters, channels, frames) as a montage.
 
-A click on an activation channel lays that channel over the image.
+A click on an activation channel lays that channel over the image; a right-click also brings the
+Features tab, which visualises what excites that channel (it reads the pick from the workspace).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class GridPanel(Panel):
         self.workspace = workspace
         workspace.view(GRID).changed.connect(self._on_result)
         self.grid_view.tileClicked.connect(self.show_channel)
+        self.grid_view.tileContextClicked.connect(self.visualise_channel)
 
     def _on_result(self, result) -> None:
         if result is None:
@@ -47,6 +49,13 @@ class GridPanel(Panel):
         heatmap = to_heatmap(index)
         self.workspace.show(heatmap)
         self.statusMessage.emit(heatmap.title)
+
+    def visualise_channel(self, index: int) -> None:
+        """Lay one activation channel over the image and bring the Features tab, which visualises it."""
+        if getattr(self.current_result(), "channel_heatmap", None) is None or self.workspace.image is None:
+            return
+        self.show_channel(index)
+        self.raisePanel.emit("featuresTab")
 
     def current_result(self):
         return self.workspace.result(GRID) if self.workspace is not None else None

@@ -21,6 +21,7 @@ HIGHLIGHT = (255, 200, 0)
 
 class GridView(QWidget):
     tileClicked = Signal(int)
+    tileContextClicked = Signal(int)    # a right-click on a tile
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,6 +150,12 @@ class GridView(QWidget):
         self.view.setToolTip(tip)
 
     def _on_click(self, ev) -> None:
+        if ev.button() == Qt.MouseButton.RightButton and not ev.double():
+            index = self.tile_at(ev.scenePos())
+            if index is not None:
+                self.select(index)
+                self.tileContextClicked.emit(index)
+            return
         if ev.button() != Qt.MouseButton.LeftButton or ev.double():
             return
         index = self.tile_at(ev.scenePos())

@@ -164,8 +164,13 @@ class MethodPanel(Panel):
     # --- internals -----------------------------------------------------------------
     def _refresh_methods(self, *_: Any) -> None:
         handle, registry = self.workspace.handle, self.workspace.registry
-        methods = [m for m in (registry.for_task(handle.task if handle is not None else None)
-                               if registry is not None else []) if m.kind != ATTRIBUTION]
+        if registry is None:
+            found = []
+        elif handle is None:
+            found = registry.for_task(None)
+        else:
+            found = registry.for_model(handle.task, handle.module)
+        methods = [m for m in found if m.kind != ATTRIBUTION]
         self.combo.fill(methods, "(load a model)" if registry is not None else "(loading methods…)")
         self.run_button.setEnabled(bool(methods) and handle is not None)
 

@@ -52,6 +52,9 @@ class MainWindow(QMainWindow):
         self.views = QTabWidget()
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
+        # with the docks open the tabs can outgrow the bar: shorten their names first, and scroll
+        # only when the window is narrower still
+        self.views.setElideMode(Qt.TextElideMode.ElideRight)
         self.setCentralWidget(self.views)
         self.notice = Notice(self.views)
         self.status = JobStatus(self.statusBar(), engine, self.notice)
@@ -155,8 +158,10 @@ class MainWindow(QMainWindow):
                 dock.raise_()
 
     def _raise_named(self, object_name: str) -> None:
-        if any(p.object_name == object_name for p in self.panels):
-            self._raise(self.panel(object_name))
+        # the window's own entry: a deferred tab is raised as its tab, which builds its panel when shown
+        named = next((p for p in self.panels if p.object_name == object_name), None)
+        if named is not None:
+            self._raise(named)
 
     def _bring_forward(self, view: str, result: Any) -> None:
         """Show the panel whose view got a new result; a dock drawing on the canvas brings the Image tab."""

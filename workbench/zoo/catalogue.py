@@ -153,7 +153,8 @@ def _detector_builder(name: str) -> Callable[[], nn.Module]:
 for _name, _masks, _description in (
         ("shapes-maskrcnn", True, "Mask R-CNN: boxes and instance masks of shapes in 128x128 scenes"),
         ("shapes-fasterrcnn", False, "Faster R-CNN: the shapes Mask R-CNN's box path, without masks"),
-        ("shapes-fcos", False, "FCOS: one-stage, anchor-free boxes of shapes in 128x128 scenes")):
+        ("shapes-fcos", False, "FCOS: one-stage, anchor-free boxes of shapes in 128x128 scenes"),
+        ("shapes-detr", False, "DETR: set prediction by 10 object queries, no anchors or NMS")):
     register(ZooEntry(
         name=_name, task="detect", build=_detector_builder(_name),
         labels=["__background__", *SHAPE_CLASSES], input_size=(128, 128),
@@ -182,3 +183,20 @@ def _register_generative() -> None:
 
 
 _register_generative()
+
+
+def _build_captioner() -> nn.Module:
+    from workbench.zoo.captioner import ShowAttendTell
+    return ShowAttendTell()
+
+
+def _register_captioner() -> None:
+    from workbench.zoo.captioner import VOCABULARY
+    register(ZooEntry(
+        name="shapes-captioner", task="caption", build=_build_captioner,
+        labels=list(VOCABULARY), input_size=(128, 128), mean=ZOO["shapes-cnn"].mean,
+        std=ZOO["shapes-cnn"].std, grayscale=False,
+        description="Show, Attend and Tell: captions 128x128 scenes, soft attention per word"))
+
+
+_register_captioner()

@@ -173,5 +173,10 @@ def box_path_state(mask_rcnn_state: dict[str, torch.Tensor]) -> dict[str, torch.
             if not k.startswith(("roi_heads.mask_head.", "roi_heads.mask_predictor."))}
 
 
+def build_detr() -> nn.Module:
+    from workbench.zoo.detr import shapes_detr
+    return shapes_detr()
+
+
 BUILDERS = {"shapes-maskrcnn": build_mask_rcnn, "shapes-fasterrcnn": build_faster_rcnn,
-            "shapes-fcos": build_fcos}
+            "shapes-fcos": build_fcos, "shapes-detr": build_detr}

@@ -10,6 +10,7 @@ exist whenever the wall-clock budget runs out. The Mask R-CNN run also writes
 """
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -50,6 +51,9 @@ class Recipe:
     test_scenes: int = 300
     masks: bool = False
     seed: int = 0
+    grad_clip: float | None = None
+    masks_for_training_only: bool = False   # fed to the loss, but the model predicts none
+    extra_metrics: str = ""    # "module:function" (model, test scenes) -> dict, added to the card
     also_writes: tuple[str, ...] = ()
 
 
@@ -57,6 +61,11 @@ RECIPES = {
     "shapes-maskrcnn": Recipe("shapes-maskrcnn", steps=2000, eval_every=400, masks=True,
                               also_writes=("shapes-fasterrcnn",)),
     "shapes-fcos": Recipe("shapes-fcos", steps=4800, eval_every=800),
+    # masks feed DETR's per-token class loss; its boxes are scored without them
+    "shapes-detr": Recipe("shapes-detr", steps=5000, batch_size=8, lr=3e-4, warmup=300,
+                          eval_every=500, masks=True, grad_clip=0.5,
+                          masks_for_training_only=True,
+                          extra_metrics="workbench.zoo.detr_metrics:attention_in_box"),
 }
 # the Faster R-CNN is the Mask R-CNN's box path: training it means training the Mask R-CNN
 RECIPES["shapes-fasterrcnn"] = RECIPES["shapes-maskrcnn"]
@@ -150,9 +159,12 @@ def _publish(name: str, state: dict, recipe: Recipe, progress: dict, out_dir: Pa
     """Measure the stored weights on the test split and write NAME.safetensors + NAME.json."""
     from safetensors.torch import save_file
     model = _as_stored(name, state)
-    masks = recipe.masks and name == recipe.model
+    masks = recipe.masks and name == recipe.model and not recipe.masks_for_training_only
     test = data.scenes("test", recipe.test_scenes)
     metrics = evaluate(model, test, masks)
+    if recipe.extra_metrics and name == recipe.model:
+        module, _, function = recipe.extra_metrics.partition(":")
+        metrics.update(getattr(importlib.import_module(module), function)(model, test))
     subset = test[:CHECK_SCENES]
     check = {"split": "test", "count": len(subset), **evaluate(model, subset, masks)}
     card = _card(name, model, recipe, progress, metrics, check, threads)
@@ -175,13 +187,16 @@ def _save_checkpoint(path: Path, model, opt, sched, progress: dict) -> None:
 
 def train_detector(name: str, out_dir: Path, *, checkpoints: Path | None = None,
                    minutes: float | None = None, until: int | None = None, threads: int = 1,
-                   recipe: Recipe | None = None, log: Log = _log) -> dict | None:
+                   rescore: bool = False, recipe: Recipe | None = None, log: Log = _log) -> dict | None:
     """Train (or resume) ``name`` until its planned steps, step ``until``, or ``minutes`` of
     wall clock this session; returns the card of the best weights in ``out_dir`` (None if
-    none yet)."""
+    none yet). ``rescore``: measure the weights already in ``out_dir`` again and rewrite the
+    card, with the training record of the checkpoint."""
     recipe = recipe or RECIPES[name]
     out_dir = Path(out_dir)
     ckpt = Path(checkpoints or DEFAULT_CHECKPOINTS) / f"{recipe.model}.pt"
+    if rescore:
+        return _rescore(name, recipe, out_dir, ckpt, threads, log)
     deadline = time.monotonic() + 60 * minutes if minutes else math.inf
     with reproducible(recipe.seed, threads):
         model = nets.BUILDERS[recipe.model]()
@@ -205,6 +220,16 @@ def train_detector(name: str, out_dir: Path, *, checkpoints: Path | None = None,
         f"best val mAP@.5 {progress['best']['map_50']} at step {progress['best']['step']}")
     card = out_dir / f"{name}.json"
     return json.loads(card.read_text(encoding="utf-8")) if card.is_file() else None
+
+
+def _rescore(name: str, recipe: Recipe, out_dir: Path, ckpt: Path, threads: int, log: Log) -> dict:
+    from safetensors.torch import load_file
+    weights = out_dir / f"{name}.safetensors"
+    if not weights.is_file() or not ckpt.is_file():
+        raise FileNotFoundError(f"rescoring {name} needs {weights} and its training checkpoint {ckpt}")
+    progress = torch.load(ckpt, map_location="cpu", weights_only=True)["progress"]
+    with reproducible(recipe.seed, threads):
+        return _publish(name, load_file(str(weights)), recipe, progress, out_dir, threads, log)
 
 
 def _resume(ckpt: Path, model, opt, sched, recipe: Recipe, log: Log) -> dict:
@@ -238,6 +263,8 @@ def _train_step(model, opt, sched, recipe: Recipe, progress: dict, log: Log) -> 
     loss = sum(losses.values())
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    if recipe.grad_clip:
+        nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
     opt.step()
     sched.step()
     progress["step"] = step = step + 1

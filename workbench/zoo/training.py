@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from workbench.zoo import (catalogue, train_classification, train_detection, train_generative,
                            train_segmentation, train_vit)
+from workbench.zoo.train_captioner import train_captioner
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Trainer:
 
 def _detector(name: str) -> Trainer:
     return Trainer(partial(train_detection.train_detector, name),
-                   ("checkpoints", "minutes", "until", "threads"))
+                   ("checkpoints", "minutes", "until", "threads", "rescore"))
 
 
 def _train_segmenter(out_dir: Path, *, steps: int | None = None, threads: int = 1) -> dict:
@@ -47,7 +48,9 @@ TRAINERS: dict[str, Trainer] = {
     "shapes-maskrcnn": _detector("shapes-maskrcnn"),
     "shapes-fasterrcnn": _detector("shapes-fasterrcnn"),
     "shapes-fcos": _detector("shapes-fcos"),
+    "shapes-detr": _detector("shapes-detr"),
     "shapes-segmenter": Trainer(_train_segmenter, ("steps", "threads")),
+    "shapes-captioner": Trainer(train_captioner, ("steps", "threads")),
     "digits-ae": _generative("digits-ae", train_generative.train_digits_ae),
     "digits-vae": _generative("digits-vae", train_generative.train_digits_vae),
     "digits-dcgan": _generative("digits-dcgan", train_generative.train_digits_dcgan),

@@ -80,8 +80,7 @@ def capture_attention(model: nn.Module, detach: bool = True) -> Iterator[Capture
             "attention weights cannot be read from a TorchScript model (its attention runs outside "
             "Python); load it as weights with their architecture (torchvision:ARCH?weights=PATH, or a "
             ".safetensors naming it)")
-    modules = dict(model.named_modules())
-    layers = [(n, m) for n, m in modules.items() if isinstance(m, nn.MultiheadAttention)]
+    layers, holders = _attention_layers(model)
     if not layers:
         raise AttentionCaptureError(
             "the model has no attention layers (torch.nn.MultiheadAttention); the attention views "
@@ -91,28 +90,53 @@ def capture_attention(model: nn.Module, detach: bool = True) -> Iterator[Capture
     parents = {n: n.rpartition(".")[0] for n, _ in layers}   # the module holding each layer
     parent_calls = {p: 0 for p in set(parents.values())}
     saved: list[tuple[nn.Module, Any]] = []
-    handles = []
     try:
         with _fast_path_off():
             for name, layer in layers:
                 saved.append((layer, layer.__dict__.get("forward", _NOT_SET)))
-                layer.forward = _recording_forward(layer, name, captured, calls, detach)
+                layer.__dict__["forward"] = _recording_forward(layer, name, captured, calls, detach)
             for p in parent_calls:
-                if supports_forward_hooks(modules[p]):
-                    handles.append(modules[p].register_forward_pre_hook(_counter(parent_calls, p)))
+                holder = holders.get(p)
+                if holder is not None and supports_forward_hooks(holder):
+                    saved.append((holder, holder.__dict__.get("forward", _NOT_SET)))
+                    holder.__dict__["forward"] = _counting_forward(holder.forward, parent_calls, p)
             yield captured
         _check_all_ran(calls, parents, parent_calls)
     finally:
-        for h in handles:
-            h.remove()
-        for layer, before in saved:
+        for layer, before in reversed(saved):   # straight into __dict__: Module.__setattr__ is slow
             if before is _NOT_SET:
-                del layer.forward
+                layer.__dict__.pop("forward", None)
             else:
-                layer.forward = before
+                layer.__dict__["forward"] = before
 
 
 _NOT_SET = object()
+
+
+def _attention_layers(model: nn.Module) -> tuple[list[tuple[str, nn.Module]], dict[str, nn.Module]]:
+    """Every ``nn.MultiheadAttention`` by name (in ``named_modules`` order) and the module holding
+    each, by name. One walk over ``_modules`` without descending into the attention layers:
+    ``named_modules`` costs a noticeable part of a small model's forward."""
+    if isinstance(model, nn.MultiheadAttention):
+        return [("", model)], {}
+    layers: list[tuple[str, nn.Module]] = []
+    holders: dict[str, nn.Module] = {}
+    seen = {id(model)}
+    stack = [("", model)]
+    while stack:
+        prefix, module = stack.pop()
+        children = []
+        for name, child in module._modules.items():
+            if child is None or id(child) in seen:
+                continue
+            seen.add(id(child))
+            if isinstance(child, nn.MultiheadAttention):
+                layers.append((f"{prefix}.{name}" if prefix else name, child))
+                holders[prefix] = module
+            elif child._modules:       # leaves (most modules) hold no attention layer
+                children.append((f"{prefix}.{name}" if prefix else name, child))
+        stack.extend(reversed(children))
+    return layers, holders
 
 
 def _recording_forward(layer: nn.MultiheadAttention, name: str, captured: Captured,
@@ -138,10 +162,13 @@ def _recording_forward(layer: nn.MultiheadAttention, name: str, captured: Captur
     return forward
 
 
-def _counter(counts: dict[str, int], name: str) -> Callable[..., None]:
-    def hook(_module: nn.Module, _args: Any) -> None:
+def _counting_forward(original: Callable[..., Any], counts: dict[str, int], name: str) -> Callable[..., Any]:
+    """``original`` counting its calls. A wrapped ``forward`` rather than a forward pre-hook: any
+    hook puts its module on ``nn.Module``'s slower hooked call path, a cost paid per block."""
+    def forward(*args: Any, **kwargs: Any) -> Any:
         counts[name] += 1
-    return hook
+        return original(*args, **kwargs)
+    return forward
 
 
 def _check_all_ran(calls: dict[str, int], parents: dict[str, str], parent_calls: dict[str, int]) -> None:

@@ -4,8 +4,10 @@ Two-stage models (``GeneralizedRCNN``: Faster/Mask R-CNN) are run stage by stage
 their ``forward`` does in eval mode, so the RPN proposals with their objectness and the
 per-class boxes that go into NMS come out alongside the final detections. One-stage models
 (FCOS, RetinaNet, SSD) are run twice: once as they are, once with NMS switched off, which
-gives their candidates before NMS from their own post-processing code. Keypoint R-CNN's
-keypoints come out with its final boxes.
+gives their candidates before NMS from their own post-processing code. Set predictors (DETR)
+have no NMS: every object query's box, with its best class, is a candidate, and the final
+boxes are the queries that score above the threshold. Keypoint R-CNN's keypoints come out with
+its final boxes.
 
 Everything is first captured in the pixels of the tensor fed to the model
 (:class:`ModelSpacePipeline`), then mapped through the handle's geometry to image pixels
@@ -25,6 +27,7 @@ from torch import nn
 
 from workbench.core.geometry import Geometry
 from workbench.core.hooks import capture_outputs
+from workbench.core.model_traits import has_object_queries
 from workbench.core.results.detections import DetectionPipeline, PipelineStages, empty_boxes
 
 # detections_per_img while collecting candidates: high enough never to cut any
@@ -100,6 +103,8 @@ def capture_pipeline(model: nn.Module, x: torch.Tensor, score_threshold: float |
         if is_one_stage(model):
             with _overridden(model, score_thresh=score_threshold, detections_per_img=max_detections):
                 return _one_stage(model, x)
+        if has_object_queries(model) and hasattr(model, "detections"):
+            return _set_prediction(model, x, score_threshold)
         start = time.perf_counter()
         out = model([x[0]])
         elapsed = (time.perf_counter() - start) * 1000
@@ -176,6 +181,24 @@ def _one_stage(model: nn.Module, x: torch.Tensor) -> ModelSpacePipeline:
                   nms_threshold=float(model.nms_thresh), max_detections=int(model.detections_per_img),
                   architecture="one-stage",
                   notes=[f"{type(model).__name__} is one-stage: no region proposals"])
+
+
+def _set_prediction(model: nn.Module, x: torch.Tensor, score_threshold: float | None) -> ModelSpacePipeline:
+    start = time.perf_counter()
+    batch = model.batch(x[:1])
+    out = model.predict(batch)
+    input_hw = tuple(batch.shape[-2:])
+    final = model.detections(out, input_hw, score_threshold)[0]
+    elapsed = (time.perf_counter() - start) * 1000
+    every = model.detections(out, input_hw, -1.0)[0]
+    order = every["queries"].argsort()
+    return _final(final, elapsed, pre_nms_boxes=_np(every["boxes"][order], np.float32),
+                  pre_nms_scores=_np(every["scores"][order], np.float32),
+                  pre_nms_labels=_np(every["labels"][order], np.int64),
+                  architecture="set prediction",
+                  notes=[f"{type(model).__name__} predicts a set with {model.num_queries} object "
+                         f"queries: no proposals and no NMS; the candidates are every query's box "
+                         f"with its best class, in query order"])
 
 
 def to_image_pixels(p: ModelSpacePipeline, geometry: Geometry, image_hw: tuple[int, int],

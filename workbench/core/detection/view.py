@@ -154,6 +154,11 @@ class DetectionDisplay:
         self._replays: dict[float, np.ndarray] = {}
 
     @property
+    def is_set_prediction(self) -> bool:
+        """A DETR: its candidates are its object queries (in query order), and it ran no NMS."""
+        return getattr(self.result, "architecture", "") == "set prediction"
+
+    @property
     def can_replay(self) -> bool:
         return len(self.pre_boxes) > 0 or len(self.boxes) == 0
 
@@ -247,11 +252,13 @@ class DetectionDisplay:
         colors = self._colors_of("pre", view.color_by)
         boxes = self.pre_boxes[order]
         if faint:
-            layer = BoxesLayer(name=f"{len(order)} boxes before NMS", boxes=boxes, line_width=1.0,
+            what = "object queries" if self.is_set_prediction else "boxes before NMS"
+            layer = BoxesLayer(name=f"{len(order)} {what}", boxes=boxes, line_width=1.0,
                                opacity=PRE_NMS_OPACITY, dashed=True, colors=[colors[i] for i in order])
             return layer, ("pre-nms", view.color_by, order.tobytes()), [], order
         texts = self._texts_of("pre")
-        layer = BoxesLayer(name="detections before NMS", boxes=boxes, texts=_labels(texts, order, view.max_labels),
+        name = "every object query" if self.is_set_prediction else "detections before NMS"
+        layer = BoxesLayer(name=name, boxes=boxes, texts=_labels(texts, order, view.max_labels),
                            colors=[colors[i] for i in order], scores=self.pre_scores[order].tolist())
         rows = self._rows(self.final_of_pre[order], order, boxes, self.pre_scores[order], self.pre_labels[order])
         return layer, ("before", view.color_by, view.max_labels, order.tobytes()), rows, order

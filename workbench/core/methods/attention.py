@@ -12,6 +12,7 @@ import numpy as np
 from workbench.core.attention.vit import read_attention
 from workbench.core.context import Context
 from workbench.core.params import as_dict, param
+from workbench.core.model_traits import has_attention_layers
 from workbench.core.registry import Method
 from workbench.core.results.attention import AttentionHeadGrid, AttentionHeatmap, token_name
 
@@ -60,7 +61,8 @@ def run(ctx: Context, p: Params) -> AttentionHeatmap | AttentionHeadGrid:
                                    f"{token_name(query, grid.prefix, grid.hw)}")
 
 
-METHOD = Method(name="attention", kind="attention", tasks=("classify", "attend"), params=Params, run=run,
+METHOD = Method(name="attention", kind="attention", tasks=("classify", "attend"), accepts=has_attention_layers,
+                accepts_what="a transformer with nn.MultiheadAttention layers, such as a ViT", params=Params, run=run,
                 title="Attention (ViT)",
                 description="A transformer's attention to the image patches, per layer and head, "
                             "from the CLS token or a patch.")

@@ -8,6 +8,7 @@ from workbench.core.attention.tokens import token_grid
 from workbench.core.attention.vit import positional_embedding, positional_similarity
 from workbench.core.context import Context
 from workbench.core.params import as_dict, param
+from workbench.core.model_traits import has_attention_layers
 from workbench.core.registry import Method
 from workbench.core.results.attention import PositionalSimilarity
 
@@ -32,6 +33,7 @@ def run(ctx: Context, p: Params) -> PositionalSimilarity:
     return result.at(patch)
 
 
-METHOD = Method(name="positional-similarity", kind="attention", tasks=("classify", "attend"), params=Params,
+METHOD = Method(name="positional-similarity", kind="attention", tasks=("classify", "attend"), accepts=has_attention_layers,
+                accepts_what="a transformer with nn.MultiheadAttention layers, such as a ViT", params=Params,
                 run=run, title="Positional embedding similarity (ViT)",
                 description="Cosine similarity of one patch position's learned embedding with every other.")

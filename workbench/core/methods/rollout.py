@@ -10,6 +10,7 @@ from workbench.core.attention.vit import read_attention, read_attention_gradient
 from workbench.core.attribution.notes import SHORT, ZERO_GRADIENT
 from workbench.core.context import Context
 from workbench.core.params import as_dict, param
+from workbench.core.model_traits import has_attention_layers
 from workbench.core.registry import Method
 from workbench.core.results.attention import RolloutHeatmap
 
@@ -54,7 +55,8 @@ def _zero_gradient_note(gradients) -> str:
     return SHORT[ZERO_GRADIENT] if gradients is not None and not bool(gradients.any()) else ""
 
 
-METHOD = Method(name="rollout", kind="attention", tasks=("classify", "attend"), params=Params, run=run,
+METHOD = Method(name="rollout", kind="attention", tasks=("classify", "attend"), accepts=has_attention_layers,
+                accepts_what="a transformer with nn.MultiheadAttention layers, such as a ViT", params=Params, run=run,
                 title="Attention rollout (ViT)",
                 description="Attention multiplied through the layers (mean/min/max of heads, weakest "
                             "share discarded), optionally weighted by gradients for a class.")

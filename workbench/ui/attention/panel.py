@@ -15,12 +15,13 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from workbench.core.model_traits import has_attention_layers
 from workbench.figure.render import check_format, export_grid, export_layers
 from workbench.ui.attention import scenes as S
 from workbench.ui.attention import views as V
 from workbench.ui.attention.canvas import AttentionCanvas, GridScene, MapScene
 from workbench.ui.attention.controls import ATTENTION, GRID, MEAN, MODES, POSITIONAL, AttentionControls
-from workbench.ui.attention.patches import has_attention_layers, patch_at
+from workbench.ui.attention.patches import patch_at
 from workbench.ui.attention.runs import ModeRuns
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.panel import TAB, Panel

@@ -1,27 +1,9 @@
-"""Where a vision transformer's patches lie over the image, which patch a point falls in, and
-whether a model has attention layers at all (read without importing torch)."""
+"""Where a vision transformer's patches lie over the image and which patch a point falls in."""
 from __future__ import annotations
 
 from typing import Any
 
 from workbench.core.geometry import Geometry
-
-ATTENTION_CLASS = "MultiheadAttention"
-
-
-def has_attention_layers(module: Any) -> bool:
-    """Whether ``module`` holds a torch.nn.MultiheadAttention (by class name, so the UI needs no
-    torch; a TorchScript module keeps the name of the class it was made from)."""
-    modules = getattr(module, "modules", None)
-    if not callable(modules):
-        return False
-    for m in modules():
-        if getattr(m, "original_name", "") == ATTENTION_CLASS:
-            return True
-        if any(c.__name__ == ATTENTION_CLASS for c in type(m).__mro__):
-            return True
-    return False
-
 
 def seen_box(geometry: Geometry | None, image_hw: tuple[int, int]) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) in image pixels of what the model sees: the patches cover it."""

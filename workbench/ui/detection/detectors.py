@@ -1,8 +1,8 @@
-"""The Detectors tab: the workspace's image through two detectors side by side, e.g. one-stage
-beside two-stage.
+"""The Detectors tab: the workspace's image through three detectors side by side: by default
+one-stage (FCOS), two-stage (Faster R-CNN) and set prediction (DETR).
 
 Each side runs ``core.detection.jobs.detect_with`` on the engine under its own key
-(``detectors:left``, ``detectors:right``), loading its model in the same job; loaded models are
+(``detectors:left``, ``detectors:middle``, ``detectors:right``), loading its model in the same job; loaded models are
 kept by id, so a new image does not reload them. The shared score threshold only filters what
 is drawn: it never runs a model again. The panels on screen are painted by ``paint_panels``,
 which also writes the exported figure.
@@ -28,9 +28,9 @@ from workbench.ui.panel import TAB, Panel
 from workbench.ui.panel_canvas import PanelCanvas
 
 KEY_PREFIX = "detectors:"
-SIDES = ("left", "right")
+SIDES = ("left", "middle", "right")
 CATALOGUE_KEY = KEY_PREFIX + "catalogue"
-DEFAULT_MODELS = ("zoo:shapes-fcos", "zoo:shapes-fasterrcnn")
+DEFAULT_MODELS = ("zoo:shapes-fcos", "zoo:shapes-fasterrcnn", "zoo:shapes-detr")
 DEFAULT_THRESHOLD = 0.5
 SLIDER_STEPS = 100
 
@@ -63,7 +63,7 @@ def stats_text(result: Detections, shown: int) -> str:
 
 class SideBySide(PanelCanvas):
     """The detectors' figure panels on screen, laid out and painted as the exported figure."""
-    HINT = "Open an image and press Compare to run two detectors side by side"
+    HINT = "Open an image and press Compare to run three detectors side by side"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,15 +105,16 @@ class DetectorsPanel(Panel):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(round(RUN_THRESHOLD * SLIDER_STEPS), SLIDER_STEPS)
         self.slider.setValue(round(DEFAULT_THRESHOLD * SLIDER_STEPS))
-        self.slider.setToolTip("Shared score threshold: filters both panels without running the models again")
+        self.slider.setToolTip("Shared score threshold: filters every panel without running the models again")
         self.threshold_label = QLabel()
         self.status = QLabel()
         self.side_by_side = SideBySide()
 
         models = QHBoxLayout()
-        models.addWidget(self.pickers["left"], 1)
-        models.addWidget(QLabel("vs"))
-        models.addWidget(self.pickers["right"], 1)
+        for i, side in enumerate(SIDES):
+            if i:
+                models.addWidget(QLabel("vs"))
+            models.addWidget(self.pickers[side], 1)
         models.addWidget(self.compare_button)
         models.addWidget(self.export_button)
         threshold = QHBoxLayout()
@@ -163,7 +164,7 @@ class DetectorsPanel(Panel):
 
     # --- actions -------------------------------------------------------------------
     def compare(self) -> None:
-        """Run both pickers' models on the workspace's image, each under its own key."""
+        """Run every picker's model on the workspace's image, each under its own key."""
         if self._image() is None:
             self.message.emit("Open an image first")
             return
@@ -186,7 +187,7 @@ class DetectorsPanel(Panel):
         return out
 
     def export_figure(self, path: str | Path, scale: float = 1.0) -> Path:
-        """Both sides as one figure (.png at ``scale``, .svg, .pdf), side by side as on screen."""
+        """Every side in one figure (.png at ``scale``, .svg, .pdf), side by side as on screen."""
         image = self._image()
         if image is None or not self.results:
             raise ValueError("nothing to export: run a comparison first")
@@ -238,7 +239,7 @@ class DetectorsPanel(Panel):
             self._refresh()
 
     def _on_image(self, _image: Any) -> None:
-        """A new image clears both sides; while the tab is on screen it runs both models on it."""
+        """A new image clears every side; while the tab is on screen it runs every model on it."""
         for ticket in self._tickets.values():
             ticket.cancel()
         self._tickets, self.results, self.notes, self.ran = {}, {}, {}, {}

@@ -173,7 +173,8 @@ class DetectionPanel(Panel):
             return f"proposal {j}: objectness {d.proposal_scores[j]:.3f} [{box_text(d.proposals[j])}]"
         if role == "pre-nms" and index < len(shown.pre_nms):
             j = shown.pre_nms[index]
-            return (f"before NMS: {d.label_name(d.pre_labels[j])} {d.pre_scores[j]:.3f} "
+            what = f"query {j}" if d.is_set_prediction else "before NMS"
+            return (f"{what}: {d.label_name(d.pre_labels[j])} {d.pre_scores[j]:.3f} "
                     f"[{box_text(d.pre_boxes[j])}]")
         return None
 
@@ -356,8 +357,9 @@ class DetectionPanel(Panel):
             self.summary.setText("Run to detect" if ready else "Load a detector and an image, then Run")
             return
         c, d = self.shown.counts, self.display
+        candidates = "object queries" if d.is_set_prediction else "before NMS"
         steps = ([f"{c.proposals} proposals"] if c.proposals else []) + (
-            [f"{c.pre_nms} before NMS"] if c.pre_nms else [])
+            [f"{c.pre_nms} {candidates}"] if c.pre_nms else [])
         after = (f"{c.after} after NMS at {self.iou.value() / 100:.2f}" if not self.own_nms.isChecked() and c.pre_nms
                  else f"{c.final} final")
         self.summary.setText(f"model {d.time_ms:.0f} ms · {' → '.join(steps + [after])} · {c.shown} shown")

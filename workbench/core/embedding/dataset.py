@@ -1,0 +1,88 @@
+"""The images an embedding lays out: the bundled shapes and digits sets, or a folder of images.
+
+Each image has an id (the shape's render seed, the digit's index in scikit-learn's 1,797, the
+file's position in the sorted folder listing) and a label (-1 where none is known).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATASETS = ("digits", "shapes", "folder")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+SHAPES_FIRST_SEED = 2_000_000     # the shapes-cnn test split's first seed; more follow on from it
+
+
+@dataclass
+class Dataset:
+    images: np.ndarray          # (N, H, W, 3) uint8 RGB
+    labels: np.ndarray          # (N,) int64, -1: unknown
+    label_names: list[str]
+    ids: np.ndarray             # (N,) int64
+    name: str
+    paths: list[str] | None = None   # for a folder: the file of each image
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def load_dataset(name: str, count: int = 0, folder: str = "") -> Dataset:
+    """``count`` images of ``name`` (0: the whole set; shapes has no end, 0 gives 2,000)."""
+    if name == "digits":
+        return _digits(count)
+    if name == "shapes":
+        return _shapes(count or 2000)
+    if name == "folder":
+        return _folder(folder, count)
+    raise ValueError(f"unknown dataset {name!r}; one of {', '.join(DATASETS)}")
+
+
+def _digits(count: int) -> Dataset:
+    from workbench.zoo import digits
+    images, labels = digits._raw()
+    n = len(images) if count <= 0 else min(count, len(images))
+    rgb = np.repeat(np.asarray(images[:n])[..., None], 3, axis=3)
+    return Dataset(rgb, np.asarray(labels[:n], np.int64), list(digits.DIGIT_CLASSES), np.arange(n), "digits")
+
+
+def _shapes(count: int) -> Dataset:
+    from workbench.zoo.shapes import SHAPE_CLASSES, render_shape
+    seeds = np.arange(SHAPES_FIRST_SEED, SHAPES_FIRST_SEED + count)
+    pairs = [render_shape(int(s)) for s in seeds]
+    images = np.stack([p[0] for p in pairs])
+    return Dataset(images, np.array([p[1] for p in pairs], np.int64), list(SHAPE_CLASSES), seeds, "shapes")
+
+
+def _folder(folder: str, count: int) -> Dataset:
+    """Every image under ``folder``; those in subfolders take the subfolder's name as label."""
+    import cv2
+    root = Path(folder).expanduser()
+    if not folder or not root.is_dir():
+        raise ValueError(f"dataset folder: {folder!r} is not a folder; choose one that holds images")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if count > 0:
+        files = files[:count]
+    if not files:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {root}")
+    groups = sorted({p.parent.relative_to(root).as_posix() for p in files} - {"."})
+    images, labels = [], []
+    for p in files:
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"cannot read {p} as an image")
+        # one size for all, so thumbnails and pixel-space distances compare like with like
+        images.append(cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), (64, 64), interpolation=cv2.INTER_AREA))
+        rel = p.parent.relative_to(root).as_posix()
+        labels.append(groups.index(rel) if rel in groups else -1)
+    return Dataset(np.stack(images), np.array(labels, np.int64), groups, np.arange(len(files)), "folder",
+                   paths=[str(p) for p in files])
+
+
+def thumbnails(images: np.ndarray, side: int) -> np.ndarray:
+    """(N, side, side, 3) uint8 copies, area-averaged."""
+    import cv2
+    if images.shape[1:3] == (side, side):
+        return np.ascontiguousarray(images)
+    return np.stack([cv2.resize(im, (side, side), interpolation=cv2.INTER_AREA) for im in images])

@@ -1,0 +1,35 @@
+"""What a loaded model is, read from its attributes without importing torch, so the UI can ask.
+
+Used by methods that apply to only some models of a task (``Method.accepts``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def has_object_queries(module: Any) -> bool:
+    """A set predictor (DETR): object queries, a ``batch`` that normalises, a ``predict``."""
+    return all(hasattr(module, a) for a in ("num_queries", "batch", "predict"))
+
+
+ATTENTION_CLASS = "MultiheadAttention"
+
+
+def has_attention_layers(module: Any) -> bool:
+    """Whether ``module`` holds a torch.nn.MultiheadAttention (by class name; a TorchScript module
+    keeps the name of the class it was made from)."""
+    modules = getattr(module, "modules", None)
+    if not callable(modules):
+        return False
+    for m in modules():
+        if getattr(m, "original_name", "") == ATTENTION_CLASS:
+            return True
+        if any(c.__name__ == ATTENTION_CLASS for c in type(m).__mro__):
+            return True
+    return False
+
+
+def has_patch_attention(module: Any) -> bool:
+    """A transformer read patch by patch (a ViT), not a set predictor whose attention the DETR
+    tab shows."""
+    return has_attention_layers(module) and not has_object_queries(module)

@@ -1,0 +1,93 @@
+"""An embedding: a dataset's images laid out in 2-D from one layer's features."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.core.atomic import atomic_path
+from workbench.core.results.base import Result
+
+SPACES = ("features", "pixels")
+COLOUR_BY = ("label", "prediction")
+
+
+@dataclass
+class Embedding(Result):
+    """``points`` (N, 2) from ``projection`` of ``features`` (N, D, pooled at ``layer``); each point is image
+    ``ids[i]`` of ``dataset`` with its ``labels`` (-1: none) and the model's ``predictions`` (-1: none).
+    ``thumbnails`` (N, s, s, 3) uint8 are shown on hover and are the pixel space neighbours are found in."""
+    points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+    predictions: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+    ids: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+    thumbnails: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 3), np.uint8))
+    label_names: list[str] = field(default_factory=list)
+    class_names: list[str] = field(default_factory=list)   # the model's classes, for predictions
+    layer: str = ""
+    projection: str = ""
+    dataset: str = ""
+    paths: list[str] = field(default_factory=list)
+    agreement: float = float("nan")    # label agreement of the k nearest neighbours in feature space
+    finished: bool = True
+
+    kind = "embedding"
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def colour_values(self, by: str) -> tuple[np.ndarray, list[str]]:
+        """Per point a category index (-1: none) and the categories' names."""
+        if by == "label":
+            return self.labels, self.label_names
+        if by == "prediction":
+            return self.predictions, self.class_names
+        raise ValueError(f"colour by {by!r}? one of {', '.join(COLOUR_BY)}")
+
+    def space(self, name: str) -> np.ndarray:
+        if name == "features":
+            return self.features
+        if name == "pixels":
+            return self.thumbnails.reshape(len(self.thumbnails), -1).astype(np.float32) / 255.0
+        raise ValueError(f"neighbours in {name!r}? one of {', '.join(SPACES)}")
+
+    def neighbours(self, index: int, k: int = 8, space: str = "features") -> np.ndarray:
+        """Indices of the k points nearest point ``index`` in feature or pixel space, nearest first."""
+        from workbench.core.embedding.neighbours import nearest
+        return nearest(self.space(space), index, k)[0]
+
+    def name_of(self, index: int) -> str:
+        label = int(self.labels[index])
+        what = self.label_names[label] if 0 <= label < len(self.label_names) else "no label"
+        pred = int(self.predictions[index]) if len(self.predictions) else -1
+        text = f"{self.dataset} #{int(self.ids[index])}: {what}"
+        if 0 <= pred < len(self.class_names):
+            text += f", predicted {self.class_names[pred]}"
+        return text
+
+    def write_csv(self, path: str | Path) -> Path:
+        path = Path(path)
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(["id", "x", "y", "label", "label_name", "prediction", "prediction_name"])
+            for i in range(len(self)):
+                label, pred = int(self.labels[i]), int(self.predictions[i]) if len(self.predictions) else -1
+                out.writerow([int(self.ids[i]), f"{self.points[i, 0]:.6g}", f"{self.points[i, 1]:.6g}", label,
+                              self.label_names[label] if 0 <= label < len(self.label_names) else "", pred,
+                              self.class_names[pred] if 0 <= pred < len(self.class_names) else ""])
+        return path
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"coordinates": self.points, "labels": self.labels, "ids": self.ids, "predictions": self.predictions,
+                "features": self.features, "thumbnails": self.thumbnails}
+
+    def meta(self) -> dict[str, Any]:
+        return {**super().meta(), "layer": self.layer, "projection": self.projection, "dataset": self.dataset,
+                "label_names": self.label_names, "class_names": self.class_names,
+                "label_agreement": None if np.isnan(self.agreement) else round(float(self.agreement), 4),
+                "finished": self.finished}
+

@@ -1,0 +1,1 @@
+"""The Features tab: activation maximisation, feature inversion and DeepDream, live."""

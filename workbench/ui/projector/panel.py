@@ -1,0 +1,268 @@
+"""The Projector tab: a dataset's features at one layer laid out in 2-D (PCA, t-SNE, UMAP).
+
+The ``embed`` method of the registry runs on the engine; t-SNE's partial layouts redraw the scatter
+as it converges, and Stop keeps the last one. Hovering a point shows its image; clicking it shows
+its nearest neighbours in feature space beside those in pixel space. Export: the scatter as PNG,
+SVG or PDF (coloured as shown), and the coordinates as CSV.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton,
+                               QSizePolicy, QVBoxLayout, QWidget)
+
+from workbench.core.results.embedding import COLOUR_BY
+from workbench.ui.export_dialog import export_with_dialog
+from workbench.ui.forms import ParamsForm
+from workbench.ui.panel import TAB, Panel
+from workbench.ui.projector.neighbours import NeighbourStrips
+from workbench.ui.projector.scatter import EmbeddingScatter
+
+KEY = "projector-tab"
+METHOD = "embed"
+CONTROLS_WIDTH = 290
+
+
+class ProjectorPanel(Panel):
+    title = "Projector"
+    area = TAB
+    object_name = "projectorTab"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace: Any = None
+        self.engine: Any = None
+        self.ticket: Any = None
+        self.result: Any = None
+        self.selected: int | None = None
+        self.partials = 0
+        self._fit = True
+
+        self.form = ParamsForm()
+        self.run_button = QPushButton("Run")
+        self.stop_button = QPushButton("Stop")
+        self.export_button = QPushButton("Export figure…")
+        self.csv_button = QPushButton("Export CSV…")
+        self.colour_box = QComboBox()
+        for key in COLOUR_BY:
+            self.colour_box.addItem(key, key)
+        self.colour_box.setToolTip("Colour the points by their dataset label or by the model's prediction")
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        colour = QFormLayout()
+        colour.addRow("Colour by", self.colour_box)
+        exports = QHBoxLayout()
+        exports.addWidget(self.export_button)
+        exports.addWidget(self.csv_button)
+        left = QWidget()
+        left.setFixedWidth(CONTROLS_WIDTH)
+        side = QVBoxLayout(left)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.form)
+        side.addLayout(buttons)
+        side.addLayout(colour)
+        side.addLayout(exports)
+        side.addWidget(self.note)
+        side.addStretch(1)
+
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.scatter = EmbeddingScatter()
+        self.strips = NeighbourStrips()
+        right = QVBoxLayout()
+        right.addWidget(self.status)
+        right.addWidget(self.scatter, 1)
+        right.addWidget(self.strips)
+        layout = QHBoxLayout(self)
+        layout.addWidget(left)
+        layout.addLayout(right, 1)
+
+        self.run_button.clicked.connect(self.run)
+        self.stop_button.clicked.connect(self.stop)
+        self.export_button.clicked.connect(self._export_dialog)
+        self.csv_button.clicked.connect(self._csv_dialog)
+        self.colour_box.currentIndexChanged.connect(lambda _i: self._redraw(keep_view=True))
+        self.scatter.pointClicked.connect(self.choose)
+        self.strips.chosen.connect(self.choose)
+        self._refresh()
+
+    def bind(self, workspace: Any, engine: Any, canvas: Any) -> None:
+        self.workspace, self.engine = workspace, engine
+        workspace.modelChanged.connect(self._on_model)
+        workspace.registryChanged.connect(self._on_registry)
+        self._on_registry(workspace.registry)
+
+    # --- reading ----------------------------------------------------------------------
+    def running(self) -> bool:
+        return self.ticket is not None
+
+    def current_result(self) -> Any:
+        return self.result
+
+    def colour_by(self) -> str:
+        return self.colour_box.currentData()
+
+    def missing(self) -> str:
+        ws = self.workspace
+        if ws is None or ws.handle is None:
+            return "Load a classifier (zoo:digits-cnn, zoo:shapes-cnn) to lay a dataset out by its features"
+        if ws.registry is None or METHOD not in ws.registry:
+            return f"The method {METHOD!r} is not registered"
+        if not ws.registry.get(METHOD).applies_to(ws.handle.task):
+            return f"The projector needs a classifier; {ws.handle.id} is a {ws.handle.task} model"
+        return ""
+
+    # --- actions ----------------------------------------------------------------------
+    def set_values(self, values: dict[str, Any]) -> None:
+        self.form.set_values(values)
+
+    def run(self) -> Any:
+        why = self.missing()
+        if why:
+            self.message.emit(why)
+            self._refresh()
+            return None
+        if self.ticket is not None:
+            self._forget_ticket()
+        ws = self.workspace
+        ticket = self.engine.run_method(KEY, ws.registry.get(METHOD), ws.handle, None, self.form.values(), None)
+        self.ticket, self.partials, self._fit = ticket, 0, True    # a new run: fit the view to its points
+        ticket.partial.connect(self._on_partial)
+        ticket.done.connect(self._on_done)
+        ticket.failed.connect(self._on_failed)
+        ticket.cancelled.connect(self._on_cancelled)
+        ticket.progress.connect(self._on_progress)
+        self._refresh()
+        return ticket
+
+    def stop(self) -> None:
+        if self.ticket is not None:
+            self.ticket.cancel()
+
+    def choose(self, index: int | None) -> None:
+        """Select point ``index``: ring it, mark and show its nearest neighbours in both spaces."""
+        if self.result is None or index is None or not 0 <= index < len(self.result):
+            self.selected = None
+            self.scatter.mark(None)
+            self.strips.show_point(None, None)
+            return
+        self.selected = int(index)
+        near = self.strips.show_point(self.result, self.selected)
+        self.scatter.mark(self.selected, near.get("features"))
+        self.statusMessage.emit(self.result.name_of(self.selected))
+
+    def export_figure(self, path: str | Path, scale: float = 1.0) -> Path:
+        if self.result is None:
+            raise ValueError(f"nothing to export: {self.missing() or 'press Run to lay a dataset out'}")
+        from workbench.figure.embedding import export_embedding
+        return export_embedding(self.result, None, path, scale, colour_by=self.colour_by(), selected=self.selected)
+
+    def export_csv(self, path: str | Path) -> Path:
+        if self.result is None:
+            raise ValueError("nothing to export: press Run to lay a dataset out")
+        return self.result.write_csv(path)
+
+    # --- workspace --------------------------------------------------------------------
+    def _on_registry(self, registry: Any) -> None:
+        method = registry.get(METHOD) if registry is not None and METHOD in registry else None
+        self.form.set_params(method.params if method else None)
+        self._on_model(self.workspace.handle if self.workspace else None)
+
+    def _on_model(self, handle: Any) -> None:
+        self._clear()
+        self.form.set_handle(handle)
+        self._refresh()
+
+    # --- runs -------------------------------------------------------------------------
+    def _show(self, result: Any) -> None:
+        fit, self._fit = self._fit, False
+        self.result = result
+        self._redraw(keep_view=not fit)
+        if self.selected is not None and self.selected < len(result):
+            self.choose(self.selected)
+        self._refresh()
+
+    def _redraw(self, keep_view: bool = False) -> None:
+        self.scatter.set_embedding(self.result, self.colour_by(), keep_view=keep_view)
+        if self.selected is not None and self.result is not None:
+            self.scatter.mark(self.selected, self.strips.neighbours.get("features"))
+
+    def _on_partial(self, result: Any) -> None:
+        if self.sender() is self.ticket:
+            self.partials += 1
+            self._show(result)
+
+    def _on_done(self, result: Any) -> None:
+        if self.sender() is self.ticket:
+            self._forget_ticket()
+            self._show(result)
+
+    def _on_progress(self, fraction: float, text: str = "") -> None:
+        if self.sender() is self.ticket:
+            self.status.setText(f"{text or f'{100 * fraction:.0f}%'} · running…")
+
+    def _on_failed(self, text: str) -> None:
+        if self.sender() is self.ticket:
+            self._forget_ticket()
+            self.message.emit(f"Projector: {text}")
+            self._refresh()
+
+    def _on_cancelled(self) -> None:
+        if self.sender() is self.ticket:
+            self._forget_ticket()
+            self._refresh(" · stopped")
+
+    def _forget_ticket(self) -> None:
+        ticket, self.ticket = self.ticket, None
+        for signal, slot in ((ticket.partial, self._on_partial), (ticket.done, self._on_done),
+                             (ticket.failed, self._on_failed), (ticket.cancelled, self._on_cancelled),
+                             (ticket.progress, self._on_progress)):
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+
+    def _clear(self) -> None:
+        if self.ticket is not None:
+            self.ticket.cancel()
+            self._forget_ticket()
+        self.result = None
+        self.choose(None)
+        self.scatter.set_embedding(None)
+
+    # --- words ------------------------------------------------------------------------
+    def _refresh(self, suffix: str = "") -> None:
+        hint = self.missing()
+        self.note.setText(hint)
+        self.run_button.setEnabled(not hint)
+        self.stop_button.setEnabled(self.running())
+        self.export_button.setEnabled(self.result is not None)
+        self.csv_button.setEnabled(self.result is not None)
+        self.status.setText(self._status_text() + suffix)
+
+    def _status_text(self) -> str:
+        r = self.result
+        if r is None:
+            return "Running…" if self.running() else "Choose a dataset and a layer and press Run"
+        score = "" if r.agreement != r.agreement else f" · {100 * r.agreement:.1f}% of the {r.params.get('k', 10)} " \
+                                                       f"nearest neighbours in feature space share the label"
+        state = " · running…" if self.running() else ""
+        return f"{r.title}{score}{state} · hover a point to see it, click for its neighbours"
+
+    def _export_dialog(self) -> None:
+        export_with_dialog(self, "Export Projector", "projector.png", self.export_figure, self.message.emit)
+
+    def _csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export CSV", "projector.csv", "CSV (*.csv)")
+        if not path:
+            return
+        try:
+            self.message.emit(f"wrote {self.export_csv(path)}")
+        except (OSError, ValueError) as exc:
+            self.message.emit(f"cannot export CSV: {exc}")
