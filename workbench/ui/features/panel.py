@@ -24,6 +24,7 @@ from workbench.core.renderers import IMAGE
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.features.controls import ACTMAX, MODES, FeatureControls
 from workbench.ui.grid_view import GridView
+from workbench.ui.live_run import LiveRun
 from workbench.ui.panel import TAB, Panel
 
 KEY = "features-tab"
@@ -40,9 +41,8 @@ class FeaturesPanel(Panel):
         super().__init__(parent)
         self.workspace: Any = None
         self.engine: Any = None
-        self.ticket: Any = None
+        self.live = LiveRun(self)
         self.result: Any = None          # the result shown: the last preview or the finished run
-        self.partials = 0                # previews shown by the current run
         self._pending_pick: tuple[str, int] | None = None   # picked in the grid, not yet visualised
 
         self.controls = FeatureControls()
@@ -73,7 +73,17 @@ class FeaturesPanel(Panel):
         self.controls.export_button.clicked.connect(self._export_dialog)
         self.controls.modeChanged.connect(lambda _mode: self._refresh())
         self.grid_view.tileClicked.connect(self.pick_tile)
+        self.live.partial.connect(self._show)
+        self.live.done.connect(self._show)
+        self.live.failed.connect(self._on_failed)
+        self.live.cancelled.connect(lambda: self._refresh(" · stopped"))
+        self.live.ended.connect(lambda: self.controls.set_running(False))
         self._refresh()
+
+    @property
+    def partials(self) -> int:
+        """Previews shown by the current (or last) run."""
+        return self.live.partials
 
     def bind(self, workspace: Any, engine: Any, canvas: Any) -> None:
         self.workspace, self.engine = workspace, engine
@@ -89,7 +99,7 @@ class FeaturesPanel(Panel):
         return self.controls.mode()
 
     def running(self) -> bool:
-        return self.ticket is not None
+        return self.live.running
 
     def current_result(self) -> Any:
         return self.result
@@ -118,22 +128,14 @@ class FeaturesPanel(Panel):
             self._refresh()
             return None
         ws = self.workspace
-        if self.ticket is not None:
-            self._forget_ticket()
-        ticket = self.engine.run_method(KEY, ws.registry.get(mode), ws.handle, ws.image, self.controls.values(mode),
-                                        ws.target)
-        self.ticket, self.partials = ticket, 0
-        ticket.partial.connect(self._on_partial)
-        ticket.done.connect(self._on_done)
-        ticket.failed.connect(self._on_failed)
-        ticket.cancelled.connect(self._on_cancelled)
+        ticket = self.live.start(self.engine.run_method(KEY, ws.registry.get(mode), ws.handle, ws.image,
+                                                        self.controls.values(mode), ws.target))
         self.controls.set_running(True)
         self._refresh()
         return ticket
 
     def stop(self) -> None:
-        if self.ticket is not None:
-            self.ticket.cancel()
+        self.live.stop()
 
     def visualise_channel(self, layer: str, channel: int) -> Any:
         """Aim activation maximisation at one channel of ``layer`` and run it."""
@@ -200,41 +202,13 @@ class FeaturesPanel(Panel):
         self.curve_line.setData(np.arange(1, len(curve) + 1), curve)
         self._refresh()
 
-    def _on_partial(self, result: Any) -> None:
-        if self.sender() is self.ticket:
-            self.partials += 1
-            self._show(result)
-
-    def _on_done(self, result: Any) -> None:
-        if self.sender() is self.ticket:
-            self._forget_ticket()
-            self._show(result)
-
     def _on_failed(self, text: str) -> None:
-        if self.sender() is self.ticket:
-            self._forget_ticket()
-            self.message.emit(f"{MODES[self.mode()]}: {text}")
-            self._refresh()
-
-    def _on_cancelled(self) -> None:
-        if self.sender() is self.ticket:
-            self._forget_ticket()
-            self._refresh(" · stopped")
-
-    def _forget_ticket(self) -> None:
-        ticket, self.ticket = self.ticket, None
-        for signal, slot in ((ticket.partial, self._on_partial), (ticket.done, self._on_done),
-                             (ticket.failed, self._on_failed), (ticket.cancelled, self._on_cancelled)):
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
-        self.controls.set_running(False)
+        self.message.emit(f"{MODES[self.mode()]}: {text}")
+        self._refresh()
 
     def _clear(self) -> None:
-        if self.ticket is not None:
-            self.ticket.cancel()
-            self._forget_ticket()
+        self.live.clear()
+        self.controls.set_running(False)
         self.result = None
         self.grid_view.clear()
         self.curve_line.setData([], [])

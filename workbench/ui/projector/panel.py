@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
 from workbench.core.results.embedding import COLOUR_BY
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.forms import ParamsForm
+from workbench.ui.live_run import LiveRun
 from workbench.ui.panel import TAB, Panel
 from workbench.ui.projector.neighbours import NeighbourStrips
 from workbench.ui.projector.scatter import EmbeddingScatter
@@ -34,10 +35,9 @@ class ProjectorPanel(Panel):
         super().__init__(parent)
         self.workspace: Any = None
         self.engine: Any = None
-        self.ticket: Any = None
+        self.live = LiveRun(self)
         self.result: Any = None
         self.selected: int | None = None
-        self.partials = 0
         self._fit = True
 
         self.form = ParamsForm()
@@ -85,6 +85,11 @@ class ProjectorPanel(Panel):
 
         self.run_button.clicked.connect(self.run)
         self.stop_button.clicked.connect(self.stop)
+        self.live.partial.connect(self._show)
+        self.live.done.connect(self._show)
+        self.live.progress.connect(self._on_progress)
+        self.live.failed.connect(self._on_failed)
+        self.live.cancelled.connect(lambda: self._refresh(" · stopped"))
         self.export_button.clicked.connect(self._export_dialog)
         self.csv_button.clicked.connect(self._csv_dialog)
         self.colour_box.currentIndexChanged.connect(lambda _i: self._redraw(keep_view=True))
@@ -99,8 +104,13 @@ class ProjectorPanel(Panel):
         self._on_registry(workspace.registry)
 
     # --- reading ----------------------------------------------------------------------
+    @property
+    def partials(self) -> int:
+        """Layouts shown by the current (or last) run."""
+        return self.live.partials
+
     def running(self) -> bool:
-        return self.ticket is not None
+        return self.live.running
 
     def current_result(self) -> Any:
         return self.result
@@ -128,22 +138,15 @@ class ProjectorPanel(Panel):
             self.message.emit(why)
             self._refresh()
             return None
-        if self.ticket is not None:
-            self._forget_ticket()
         ws = self.workspace
-        ticket = self.engine.run_method(KEY, ws.registry.get(METHOD), ws.handle, None, self.form.values(), None)
-        self.ticket, self.partials, self._fit = ticket, 0, True    # a new run: fit the view to its points
-        ticket.partial.connect(self._on_partial)
-        ticket.done.connect(self._on_done)
-        ticket.failed.connect(self._on_failed)
-        ticket.cancelled.connect(self._on_cancelled)
-        ticket.progress.connect(self._on_progress)
+        ticket = self.live.start(self.engine.run_method(KEY, ws.registry.get(METHOD), ws.handle, None,
+                                                        self.form.values(), None))
+        self._fit = True    # a new run: fit the view to its points
         self._refresh()
         return ticket
 
     def stop(self) -> None:
-        if self.ticket is not None:
-            self.ticket.cancel()
+        self.live.stop()
 
     def choose(self, index: int | None) -> None:
         """Select point ``index``: ring it, mark and show its nearest neighbours in both spaces."""
@@ -193,45 +196,15 @@ class ProjectorPanel(Panel):
         if self.selected is not None and self.result is not None:
             self.scatter.mark(self.selected, self.strips.neighbours.get("features"))
 
-    def _on_partial(self, result: Any) -> None:
-        if self.sender() is self.ticket:
-            self.partials += 1
-            self._show(result)
-
-    def _on_done(self, result: Any) -> None:
-        if self.sender() is self.ticket:
-            self._forget_ticket()
-            self._show(result)
-
     def _on_progress(self, fraction: float, text: str = "") -> None:
-        if self.sender() is self.ticket:
-            self.status.setText(f"{text or f'{100 * fraction:.0f}%'} · running…")
+        self.status.setText(f"{text or f'{100 * fraction:.0f}%'} · running…")
 
     def _on_failed(self, text: str) -> None:
-        if self.sender() is self.ticket:
-            self._forget_ticket()
-            self.message.emit(f"Projector: {text}")
-            self._refresh()
-
-    def _on_cancelled(self) -> None:
-        if self.sender() is self.ticket:
-            self._forget_ticket()
-            self._refresh(" · stopped")
-
-    def _forget_ticket(self) -> None:
-        ticket, self.ticket = self.ticket, None
-        for signal, slot in ((ticket.partial, self._on_partial), (ticket.done, self._on_done),
-                             (ticket.failed, self._on_failed), (ticket.cancelled, self._on_cancelled),
-                             (ticket.progress, self._on_progress)):
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
+        self.message.emit(f"Projector: {text}")
+        self._refresh()
 
     def _clear(self) -> None:
-        if self.ticket is not None:
-            self.ticket.cancel()
-            self._forget_ticket()
+        self.live.clear()
         self.result = None
         self.choose(None)
         self.scatter.set_embedding(None)
