@@ -109,3 +109,17 @@ def test_clear(view):
     assert view.selected() is None and view.grid() is None and not view.highlight.isVisible()
     with pytest.raises(ValueError):
         view.export("x.png")
+
+
+def test_a_small_grid_names_its_tiles_a_large_one_on_hover(view):
+    grid, _ = rgb_grid(6)
+    view.set_grid(grid)
+    assert view.captions() == [f"tile {i}" for i in range(6)]
+    positions = [(item.pos().x(), item.pos().y()) for item in view._captions]
+    assert positions == [(view.tile_rect(i).left(), view.tile_rect(i).top()) for i in range(6)]
+    big, _ = rgb_grid(30)
+    view.set_grid(big)
+    assert view.captions() == []
+    view.set_grid(grid)
+    view.clear()
+    assert view.captions() == []

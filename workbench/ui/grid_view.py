@@ -17,6 +17,7 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 AUTO = "auto"
 GAP = 2                                 # montage pixels between tiles
 HIGHLIGHT = (255, 200, 0)
+MAX_CAPTIONED = 12                      # a grid this small names every tile on it; a bigger one on hover
 
 
 class GridView(QWidget):
@@ -56,6 +57,7 @@ class GridView(QWidget):
         layout.addWidget(self.view, 1)
 
         self._grid: ImageGrid | None = None
+        self._captions: list[pg.TextItem] = []
         self._rects: list[tuple[int, int, int, int]] = []
         self._selected: int | None = None
         self._follow_palette()
@@ -75,6 +77,7 @@ class GridView(QWidget):
 
     def clear(self) -> None:
         self._grid, self._rects, self._selected = None, [], None
+        self._caption_tiles()
         self.image_item.clear()
         self.highlight.setVisible(False)
         self.title.setText("")
@@ -131,7 +134,28 @@ class GridView(QWidget):
         bg = self._background
         arr, self._rects = montage.montage(images, gap=GAP, background=(bg.red(), bg.green(), bg.blue()))
         self.image_item.setImage(arr, levels=(0, 255), autoLevels=False)
+        self._caption_tiles()
         self.select(self._selected if self._selected is not None and self._selected < len(self._rects) else None)
+
+    def captions(self) -> list[str]:
+        """The names written on the tiles (none on a grid of more than MAX_CAPTIONED)."""
+        return [item.textItem.toPlainText() for item in self._captions]
+
+    def _caption_tiles(self) -> None:
+        for item in self._captions:
+            self.viewbox.removeItem(item)
+        self._captions = []
+        grid = self._grid
+        if grid is None or len(self._rects) > MAX_CAPTIONED:
+            return
+        for (x, y, _w, _h), name in zip(self._rects, grid.titles):
+            if not name:
+                continue
+            item = pg.TextItem(name, color=(255, 255, 255), fill=pg.mkBrush(0, 0, 0, 150), anchor=(0, 0))
+            item.setPos(x, y)
+            item.setZValue(5)
+            self.viewbox.addItem(item, ignoreBounds=True)
+            self._captions.append(item)
 
     def _show_title(self, index: int | None) -> None:
         grid = self._grid
