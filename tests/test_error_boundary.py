@@ -127,9 +127,9 @@ def test_ctrl_c_on_a_running_process_exits_quietly_with_130(tmp_path):
                              "--set", "n=10000", "--npz", str(tmp_path / "f.npz")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
-    while "torch" not in _loaded_modules(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
+    while not _importing_torch(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    time.sleep(1.0)
+    time.sleep(2.0)      # into the run, past torch's own import
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -137,13 +137,18 @@ def test_ctrl_c_on_a_running_process_exits_quietly_with_130(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def _loaded_modules(pid: int) -> str:
-    """The shared libraries a process has mapped (Linux); "torch" shows once torch is imported."""
+def _importing_torch(pid: int) -> bool:
+    """Whether the workbench process has begun importing torch (Linux: torch's libraries are in its
+    memory map). Until the child has exec'd, its map is a copy of this test process's, which holds
+    torch too: so the check waits for the child's own command line first."""
     try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            if b"workbench\0run\0fid" not in fh.read():
+                return False
         with open(f"/proc/{pid}/maps") as fh:
-            return fh.read()
+            return "torch" in fh.read()
     except OSError:
-        return "torch"   # no /proc: just wait the fixed second
+        return not os.path.isdir("/proc")   # no /proc: just wait the fixed second
 
 
 def test_a_failed_job_is_one_line_on_the_gui_console(qtbot, capfd, monkeypatch):
