@@ -40,11 +40,15 @@ def match(logits: torch.Tensor, boxes: torch.Tensor, target: dict) -> tuple[np.n
 
 def matching_cost(logits: torch.Tensor, boxes: torch.Tensor, target: dict) -> torch.Tensor:
     """(Q, objects): DETR's matching cost of giving each object to each query."""
-    prob = logits.softmax(-1)[:, target["labels"]]
-    pred = cxcywh_to_xyxy(boxes)
-    l1 = torch.cdist(pred, target["boxes"], p=1)
-    giou = generalized_box_iou(pred, target["boxes"])
-    return (COST_L1 * l1 - COST_CLASS * prob - COST_GIOU * giou).float()
+    return pair_cost(logits.softmax(-1)[:, target["labels"]], cxcywh_to_xyxy(boxes), target["boxes"])
+
+
+def pair_cost(class_prob: torch.Tensor, pred_xyxy: torch.Tensor, gt_xyxy: torch.Tensor) -> torch.Tensor:
+    """(Q, objects) cost from each query's probability of each object's class and the boxes, all
+    xyxy fractions of the input: 1 x -p(class) + 5 x L1 + 2 x -GIoU."""
+    l1 = torch.cdist(pred_xyxy, gt_xyxy, p=1)
+    giou = generalized_box_iou(pred_xyxy, gt_xyxy)
+    return (COST_L1 * l1 - COST_CLASS * class_prob - COST_GIOU * giou).float()
 
 
 def token_targets(target: dict, feature_hw: tuple[int, int]) -> torch.Tensor:

@@ -18,6 +18,7 @@ from torch import nn
 
 from workbench.core.attention.capture import AttentionCaptureError, capture_attention
 from workbench.core.model_traits import has_object_queries
+from workbench.zoo.set_prediction import cxcywh_to_xyxy
 
 
 @dataclass
@@ -61,10 +62,7 @@ def read_detr(model: nn.Module, x: torch.Tensor) -> DetrReading:
         raise AttentionCaptureError(f"no cross-attention from {queries} queries to {tokens} image "
                                     f"tokens was captured in {type(model).__name__}")
     ih, iw = batch.shape[-2:]
-    b = out.boxes[:, 0]
-    xyxy = torch.stack([b[..., 0] - b[..., 2] / 2, b[..., 1] - b[..., 3] / 2,
-                        b[..., 0] + b[..., 2] / 2, b[..., 1] + b[..., 3] / 2], -1)
-    xyxy = xyxy * torch.tensor([iw, ih, iw, ih], dtype=xyxy.dtype)
+    xyxy = cxcywh_to_xyxy(out.boxes[:, 0]) * torch.tensor([iw, ih, iw, ih], dtype=out.boxes.dtype)
     return DetrReading(logits=out.logits[:, 0].float().numpy(), boxes=xyxy.float().numpy(),
                        cross=torch.stack(cross).float().numpy(),
                        encoder=(torch.stack(encoder).float().numpy() if encoder
@@ -76,17 +74,13 @@ def matching_cost(probs: np.ndarray, boxes: np.ndarray, gt_boxes: np.ndarray, gt
                   image_hw: tuple[int, int]) -> np.ndarray:
     """(queries, objects): DETR's Hungarian cost, 1 x -p(class) + 5 x L1 + 2 x -GIoU, with boxes
     as fractions of the image (Carion et al. 2020). ``gt_classes`` index the class head."""
-    from torchvision.ops import generalized_box_iou
-
-    from workbench.zoo.detr_loss import COST_CLASS, COST_GIOU, COST_L1
+    from workbench.zoo.detr_loss import pair_cost
     h, w = image_hw
     scale = np.array([w, h, w, h], np.float32)
     pred = torch.as_tensor(np.asarray(boxes, np.float32) / scale)
     gt = torch.as_tensor(np.asarray(gt_boxes, np.float32).reshape(-1, 4) / scale)
-    l1 = torch.cdist(pred, gt, p=1)
-    giou = generalized_box_iou(pred, gt)
     cls = torch.as_tensor(probs[:, np.asarray(gt_classes, np.int64)])
-    return (COST_L1 * l1 - COST_CLASS * cls - COST_GIOU * giou).numpy().astype(np.float32)
+    return pair_cost(cls, pred, gt).numpy()
 
 
 def hungarian(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
