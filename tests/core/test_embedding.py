@@ -125,3 +125,47 @@ def test_bad_input_says_what_is_wrong(tmp_path):
     if not P.umap_available():
         with pytest.raises(ValueError, match="umap-learn"):
             run_method(embed.METHOD, context(handle, None), {"count": 20, "projection": "umap"})
+
+
+def test_the_lasso_test_agrees_with_matplotlib_on_a_star_shaped_polygon():
+    from matplotlib.path import Path
+    from workbench.core.embedding.selection import inside
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(20000, 2))
+    t = np.linspace(0, 2 * np.pi, 90, endpoint=False)
+    r = 1 + 0.5 * np.sin(5 * t)                          # concave: a five-pointed flower
+    polygon = np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
+    hit = inside(points, polygon)
+    assert np.array_equal(hit, Path(polygon).contains_points(points))
+    assert 0.2 < hit.mean() < 0.6
+    assert not inside(points, polygon[:2]).any()      # two vertices enclose nothing
+
+
+def test_a_selection_is_described_by_its_categories():
+    from workbench.core.embedding.selection import describe
+    from workbench.core.results.embedding import Embedding
+    e = Embedding(method="embed", model="m", params={}, points=np.zeros((6, 2), np.float32),
+                  labels=np.array([0, 0, 0, 1, 2, -1]), predictions=np.array([1, 1, 1, 1, 1, 1]),
+                  ids=np.arange(6), label_names=["cat", "dog", "fox"], class_names=["cat", "dog"], dataset="folder")
+    assert describe(e, np.array([0, 1, 2, 3])) == "4 points selected: 75% cat, 25% dog (by label)"
+    assert describe(e, np.array([0, 5]), "prediction") == "2 points selected: 100% dog (by prediction)"
+    assert describe(e, np.array([], np.int64)) == "no points selected"
+
+
+def test_a_point_opens_as_the_image_the_model_saw(tmp_path):
+    import cv2
+    shapes = D.load_dataset("shapes", 3)
+    image, name = D.item_image("shapes", int(shapes.ids[2]))
+    assert np.array_equal(image, shapes.images[2]) and name == f"shapes #{int(shapes.ids[2])}"
+    digits = D.load_dataset("digits", 10)
+    assert np.array_equal(D.item_image("digits", 7)[0], digits.images[7])
+    big = np.zeros((200, 300, 3), np.uint8)
+    big[:, :150] = (255, 0, 0)
+    cv2.imwrite(str(tmp_path / "a.png"), cv2.cvtColor(big, cv2.COLOR_RGB2BGR))
+    folder = D.load_dataset("folder", folder=str(tmp_path))
+    image, name = D.item_image("folder", 0, folder.paths[0])
+    assert image.shape == (200, 300, 3) and name == "a.png" and tuple(image[0, 0]) == (255, 0, 0)
+    with pytest.raises(ValueError, match="digits has images 0 to 1796"):
+        D.item_image("digits", 5000)
+    with pytest.raises(ValueError, match="no file recorded"):
+        D.item_image("folder", 3)

@@ -2,8 +2,9 @@
 a click shows its neighbours in feature and pixel space, colour by label or prediction, exports."""
 import numpy as np
 import pytest
+from matplotlib.path import Path
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QImage, QMouseEvent
+from PySide6.QtGui import QImage, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.tiny import builtin_registry
@@ -131,3 +132,93 @@ def test_a_model_that_is_not_a_classifier_is_refused(qtbot, bind, workspace, bun
     panel = bind(ProjectorPanel)
     assert "Load a classifier" in panel.note.text() and not panel.run_button.isEnabled()
     assert panel.run() is None
+
+
+def drag(qtbot, widget, path: list[QPoint], modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    """A left-button drag through ``path`` as real mouse events (pyqtgraph takes a press held under
+    ``minDragTime``, half a second, for a click, and drops moves closer than a 60 Hz frame)."""
+    def send(kind, pos, buttons):
+        button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+        QApplication.sendEvent(widget, QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button,
+                                                   buttons, modifiers))
+    send(QEvent.Type.MouseButtonPress, path[0], Qt.MouseButton.LeftButton)
+    qtbot.wait(int(1000 * widget.parent().scene().minDragTime) + 100)
+    for a, b in zip(path, path[1:]):
+        for t in np.linspace(0.25, 1, 4):     # small steps, as a hand moves
+            send(QEvent.Type.MouseMove, QPoint(round(a.x() + t * (b.x() - a.x())), round(a.y() + t * (b.y() - a.y()))),
+                 Qt.MouseButton.LeftButton)
+            qtbot.wait(25)
+    send(QEvent.Type.MouseButtonRelease, path[-1], Qt.MouseButton.NoButton)
+
+
+def panned(before, after) -> bool:
+    """Whether the view's centre moved by more than 3% of its width (the lasso's rings may pad the range)."""
+    before, after = np.asarray(before), np.asarray(after)
+    return bool(np.abs(after.mean(axis=1) - before.mean(axis=1)).max() > 0.03 * (before[:, 1] - before[:, 0]).min())
+
+
+def data_rect_path(panel, lo, hi) -> list[QPoint]:
+    scatter = panel.scatter
+    corners = [(lo[0], lo[1]), (hi[0], lo[1]), (hi[0], hi[1]), (lo[0], hi[1]), (lo[0], lo[1])]
+    return [scatter.plot_widget.mapFromScene(scatter.plot.vb.mapViewToScene(QPointF(float(x), float(y))))
+            for x, y in corners]
+
+
+@pytest.mark.parametrize("how", ["lasso mode", "shift"])
+def test_the_lasso_selects_the_points_it_encloses_and_says_what_they_are(qtbot, ready, tmp_path, how):
+    result = finished(qtbot, ready, {"count": 300, "projection": "pca"})
+    zeros = result.points[result.labels == 0]
+    lo, hi = zeros.min(axis=0), zeros.max(axis=0)
+    centre, half = (lo + hi) / 2, (hi - lo) / 4          # the middle of the zeros' cluster
+    lo, hi = centre - half, centre + half
+    if how == "lasso mode":
+        ready.lasso_button.setChecked(True)
+    modifiers = Qt.KeyboardModifier.ShiftModifier if how == "shift" else Qt.KeyboardModifier.NoModifier
+    view_range = ready.scatter.plot.vb.viewRange()
+    drawn = []
+    ready.scatter.lassoed.connect(drawn.append)
+    drag(qtbot, ready.scatter.plot_widget.viewport(), data_rect_path(ready, lo, hi), modifiers)
+    in_rect = np.flatnonzero(np.all((result.points >= lo) & (result.points <= hi), axis=1))
+    assert len(in_rect) >= 5 and ready.lassoed is not None and len(drawn) == 1
+    # the lasso holds what the drawn polygon holds, and the polygon follows the hand's rectangle
+    inside_drawn = (Path(drawn[0]).contains_points(result.points))
+    assert np.array_equal(np.sort(ready.lassoed), np.flatnonzero(inside_drawn))
+    assert len(set(ready.lassoed) & set(in_rect)) / len(set(ready.lassoed) | set(in_rect)) >= 0.6
+    assert not panned(view_range, ready.scatter.plot.vb.viewRange())
+    zero_share = round(100 * float(np.mean(result.labels[ready.lassoed] == 0)))
+    assert f"{len(ready.lassoed)} points selected: {zero_share}% 0" in ready.lasso_text.text()
+    assert len(ready.scatter.lasso_marks.data) == len(ready.lassoed)
+    rows = ready.export_csv(tmp_path / "l.csv").read_text().splitlines()
+    assert rows[0].endswith(",selected") and sum(r.endswith(",1") for r in rows[1:]) == len(ready.lassoed)
+    svg = ready.export_figure(tmp_path / "l.svg").read_text()
+    assert "<svg" in svg
+    QApplication.sendEvent(ready, QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier))
+    ready.select_points(None)
+    assert ready.lassoed is None and len(ready.scatter.lasso_marks.data) == 0
+
+
+def test_without_lasso_mode_a_drag_pans_and_selects_nothing(qtbot, ready):
+    result = finished(qtbot, ready, {"count": 200, "projection": "pca"})
+    lo, hi = result.points.min(axis=0), result.points.max(axis=0)
+    before = ready.scatter.plot.vb.viewRange()
+    drag(qtbot, ready.scatter.plot_widget.viewport(), data_rect_path(ready, lo + (hi - lo) / 3, hi - (hi - lo) / 3)[:3])
+    assert ready.lassoed is None and panned(before, ready.scatter.plot.vb.viewRange())
+
+
+def test_double_click_opens_the_points_image_in_the_workbench(qtbot, ready, workspace):
+    result = finished(qtbot, ready, {"count": 200, "projection": "pca"})
+    index = 42
+    viewport, at = ready.scatter.plot_widget.viewport(), QPointF(view_pos(ready, index))
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    move_mouse(viewport, at.toPoint())       # the pointer comes to the point before it clicks
+    for kind, buttons in ((QEvent.Type.MouseButtonPress, left), (QEvent.Type.MouseButtonRelease, none),
+                          (QEvent.Type.MouseButtonDblClick, left), (QEvent.Type.MouseButtonRelease, none)):
+        QApplication.sendEvent(viewport, QMouseEvent(kind, at, viewport.mapToGlobal(at), left, buttons,
+                                                     Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: workspace.image is not None, timeout=5000)
+    opened = ready.selected
+    assert np.allclose(result.points[opened], result.points[index], atol=0.5)
+    assert workspace.image_name == f"digits #{int(result.ids[opened])}"
+    assert workspace.image.shape[:2] == (28, 28) or workspace.image.shape[0] > result.thumbnails.shape[1] - 1
+    assert np.array_equal(workspace.image, result.image_of(opened)[0])
+    assert ready.open_button.isEnabled()

@@ -24,7 +24,9 @@ def point_colours(values: np.ndarray) -> np.ndarray:
 
 
 def export_embedding(result: Embedding, image: np.ndarray | None, path: str | Path, scale: float = 1.0,
-                     colour_by: str = "label", selected: int | None = None) -> Path:
+                     colour_by: str = "label", selected: int | None = None,
+                     lassoed: np.ndarray | None = None) -> Path:
+    """The scatter coloured ``colour_by``, point ``selected`` ringed black and the ``lassoed`` points orange."""
     if not len(result):
         raise ValueError("the embedding has no points to draw")
     values, names = result.colour_values(colour_by)
@@ -48,6 +50,11 @@ def export_embedding(result: Embedding, image: np.ndarray | None, path: str | Pa
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             p.setPen(pen)
             p.drawPoints([QPointF(x, y) for x, y in xy[values == c]])
+        if lassoed is not None and len(lassoed):
+            p.setPen(QPen(QColor(255, 140, 0), 1.2 * scale))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            for x, y in xy[np.asarray(lassoed, np.int64)]:
+                p.drawEllipse(QPointF(x, y), 1.2 * dot, 1.2 * dot)
         if selected is not None:
             p.setPen(QPen(QColor(0, 0, 0), 2 * scale))
             x, y = xy[selected]

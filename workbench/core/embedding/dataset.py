@@ -80,6 +80,25 @@ def _folder(folder: str, count: int) -> Dataset:
                    paths=[str(p) for p in files])
 
 
+def item_image(dataset: str, item_id: int, path: str = "") -> tuple[np.ndarray, str]:
+    """The image behind one point, as the model saw it (a folder's file at its full size), and a name for it."""
+    if dataset == "digits":
+        from workbench.zoo import digits
+        images, _ = digits._raw()
+        if not 0 <= item_id < len(images):
+            raise ValueError(f"digits has images 0 to {len(images) - 1}, not {item_id}")
+        return np.repeat(np.asarray(images[item_id])[..., None], 3, axis=2), f"digits #{item_id}"
+    if dataset == "shapes":
+        from workbench.zoo.shapes import render_shape
+        return render_shape(int(item_id))[0], f"shapes #{item_id}"
+    if dataset == "folder":
+        from workbench.core.images import load_image
+        if not path:
+            raise ValueError(f"folder image #{item_id} has no file recorded")
+        return load_image(path), Path(path).name
+    raise ValueError(f"unknown dataset {dataset!r}; one of {', '.join(DATASETS)}")
+
+
 def thumbnails(images: np.ndarray, side: int) -> np.ndarray:
     """(N, side, side, 3) uint8 copies, area-averaged."""
     import cv2

@@ -69,16 +69,29 @@ class Embedding(Result):
             text += f", predicted {self.class_names[pred]}"
         return text
 
-    def write_csv(self, path: str | Path) -> Path:
+    def image_of(self, index: int) -> tuple[np.ndarray, str]:
+        """The full image behind point ``index`` (not its thumbnail), and a name for it."""
+        from workbench.core.embedding.dataset import item_image
+        if not 0 <= index < len(self):
+            raise ValueError(f"no point {index}; the embedding has {len(self)}")
+        return item_image(self.dataset, int(self.ids[index]), self.paths[index] if self.paths else "")
+
+    def write_csv(self, path: str | Path, selected: np.ndarray | None = None) -> Path:
+        """One row per point; with ``selected`` (indices) a column saying which points the lasso holds."""
         path = Path(path)
+        chosen = np.zeros(len(self), bool)
+        if selected is not None:
+            chosen[np.asarray(selected, np.int64)] = True
         with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
             out = csv.writer(fh)
-            out.writerow(["id", "x", "y", "label", "label_name", "prediction", "prediction_name"])
+            out.writerow(["id", "x", "y", "label", "label_name", "prediction", "prediction_name"]
+                         + (["selected"] if selected is not None else []))
             for i in range(len(self)):
                 label, pred = int(self.labels[i]), int(self.predictions[i]) if len(self.predictions) else -1
                 out.writerow([int(self.ids[i]), f"{self.points[i, 0]:.6g}", f"{self.points[i, 1]:.6g}", label,
                               self.label_names[label] if 0 <= label < len(self.label_names) else "", pred,
-                              self.class_names[pred] if 0 <= pred < len(self.class_names) else ""])
+                              self.class_names[pred] if 0 <= pred < len(self.class_names) else ""]
+                             + ([int(chosen[i])] if selected is not None else []))
         return path
 
     def arrays(self) -> dict[str, np.ndarray]:

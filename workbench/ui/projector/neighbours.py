@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from workbench.core.results.embedding import Embedding
 from workbench.ui.projector.scatter import thumbnail_pixmap
 
-TILE = 56
+TILE = 48
 ROWS = {"features": "feature space", "pixels": "pixel space"}
 
 
@@ -39,6 +39,7 @@ class NeighbourStrips(QWidget):
         grid.setHorizontalSpacing(2)
         self.heading = QLabel("Click a point to see its nearest neighbours")
         self.heading.setWordWrap(True)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         grid.addWidget(self.heading, 0, 0, 1, k + 1)
         self.query = _Tile()
         grid.addWidget(self.query, 1, 0, 2, 1)

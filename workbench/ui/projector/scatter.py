@@ -1,13 +1,14 @@
 """The embedding's scatter: one ScatterPlotItem per category (a brush each, so 100,000 points redraw
 without per-point brushes), the hovered image as a thumbnail beside the cursor, a ring on the chosen
-point and dots on its nearest neighbours."""
+point and dots on its nearest neighbours, a lasso (drag in lasso mode, or Shift+drag) that selects
+the points it encloses."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QPainterPath, QPixmap
+from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from workbench.core.results.embedding import Embedding
 from workbench.figure.embedding import point_colours
@@ -25,13 +26,54 @@ def thumbnail_pixmap(image: np.ndarray, side: int = THUMB_SIDE) -> QPixmap:
                                                       Qt.TransformationMode.FastTransformation)
 
 
+class LassoViewBox(pg.ViewBox):
+    """Pans and zooms as usual; in lasso mode (or with Shift held) a left drag draws a free polygon
+    instead, and ``lassoed`` gives its vertices in data coordinates when the button is let go."""
+    lassoed = Signal(object)         # (M, 2) float array
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lasso = False
+        self.trace: list[tuple[float, float]] = []
+        self.outline = QGraphicsPathItem()
+        self.outline.setPen(pg.mkPen(20, 20, 20, width=1.5, style=Qt.PenStyle.DashLine))
+        self.outline.setZValue(20)
+        self.addItem(self.outline, ignoreBounds=True)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 (Qt naming)
+        shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if ev.button() != Qt.MouseButton.LeftButton or not (self.lasso or shift):
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        if ev.isStart():
+            start = self.mapSceneToView(ev.buttonDownScenePos())
+            self.trace = [(start.x(), start.y())]
+        at = self.mapSceneToView(ev.scenePos())
+        self.trace.append((at.x(), at.y()))
+        path = QPainterPath()
+        path.moveTo(*self.trace[0])
+        for x, y in self.trace[1:]:
+            path.lineTo(x, y)
+        path.closeSubpath()
+        self.outline.setPath(path)
+        if ev.isFinish():
+            polygon, self.trace = np.asarray(self.trace, np.float64), []
+            self.outline.setPath(QPainterPath())
+            self.lassoed.emit(polygon)
+
+
 class EmbeddingScatter(QWidget):
     pointClicked = Signal(int)
+    pointOpened = Signal(int)        # a double-click on a point
     pointHovered = Signal(int)       # -1 when the cursor leaves the points
+    lassoed = Signal(object)         # the lasso's polygon, (M, 2) in data coordinates
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot_widget = pg.PlotWidget()
+        self.view_box = LassoViewBox()
+        self.view_box.lassoed.connect(self.lassoed.emit)
+        self.plot_widget = pg.PlotWidget(viewBox=self.view_box)
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setMenuEnabled(False)
         self.plot.hideAxis("left")
@@ -50,8 +92,10 @@ class EmbeddingScatter(QWidget):
         self.colour_by = ""
         self.neighbour_marks = pg.ScatterPlotItem(size=11, pen=pg.mkPen(0, 0, 0, width=1.5), brush=None)
         self.selected_mark = pg.ScatterPlotItem(size=20, pen=pg.mkPen(0, 0, 0, width=2.5), brush=None)
-        for mark in (self.neighbour_marks, self.selected_mark):
+        self.lasso_marks = pg.ScatterPlotItem(size=9, pen=pg.mkPen(255, 140, 0, width=1.5), brush=None)
+        for mark in (self.lasso_marks, self.neighbour_marks, self.selected_mark):
             mark.setZValue(10)
+            mark.setEnabled(False)     # drawn on top, but clicks go through to the point beneath
             self.plot.addItem(mark)
         self.thumb = QLabel(self.plot_widget)
         self.thumb.setStyleSheet("background: white; border: 1px solid #888; padding: 2px; color: black")
@@ -74,6 +118,7 @@ class EmbeddingScatter(QWidget):
         self.thumb.hide()
         if embedding is None or not len(embedding):
             self.mark(None)
+            self.mark_lasso(None)
             return
         self.values, self.names = embedding.colour_values(colour_by)
         colours = point_colours(self.values)
@@ -119,6 +164,18 @@ class EmbeddingScatter(QWidget):
         nb = np.asarray(neighbours if neighbours is not None else [], np.int64)
         self.neighbour_marks.setData(e.points[nb, 0], e.points[nb, 1])
 
+    def set_lasso_mode(self, on: bool) -> None:
+        self.view_box.lasso = bool(on)
+
+    def mark_lasso(self, indices: np.ndarray | None) -> None:
+        """Outline the points the lasso holds (None clears)."""
+        e = self.embedding
+        if indices is None or e is None or not len(indices):
+            self.lasso_marks.setData([], [])
+            return
+        self.lasso_marks.setSize(point_size(len(e)) + 4)
+        self.lasso_marks.setData(e.points[indices, 0], e.points[indices, 1])
+
     def show_thumbnail(self, index: int, at: QPoint | None = None) -> None:
         e = self.embedding
         if e is None or not 0 <= index < len(e):
@@ -139,9 +196,12 @@ class EmbeddingScatter(QWidget):
         self.thumb.show()
         self.thumb.raise_()
 
-    def _on_click(self, _item, points, _ev=None) -> None:
+    def _on_click(self, _item, points, ev=None) -> None:
         if len(points):
-            self.pointClicked.emit(int(points[0].data()))
+            index = int(points[0].data())
+            self.pointClicked.emit(index)
+            if ev is not None and ev.double():
+                self.pointOpened.emit(index)
 
     def _on_hover(self, item, points, ev=None) -> None:
         if len(points):
