@@ -173,13 +173,17 @@ def bench_tsne(sizes: list[int], threads: int, perplexity: float = 30.0, k: int 
 
 def bench_scatter(sizes: list[int], rounds: int = 30) -> None:
     """The Projector's scatter (ui.projector.scatter, offscreen, 900x700): the p50 and p95 of a redraw
-    with new positions (as each t-SNE partial arrives: the items rebuilt, then painted) and of a pan
-    (the view moved, then painted), over ``rounds`` of each, on clustered points in 10 categories."""
+    with new positions (as each t-SNE partial arrives: the items rebuilt, then painted), of a pan
+    (the view moved, then painted) and of a lasso (points tested, ringed, painted), over ``rounds`` of
+    each, on clustered points in 10 categories."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import numpy as np
 
     from workbench.core.results.embedding import Embedding
     from workbench.qt_app import application
+    from matplotlib.path import Path as MplPath
+
+    from workbench.core.embedding.selection import inside
     from workbench.ui.projector.scatter import EmbeddingScatter
     app = application()
     print("\nscatter redraw (offscreen, 900x700), ms p50 / p95")
@@ -210,15 +214,33 @@ def bench_scatter(sizes: list[int], rounds: int = 30) -> None:
             vb.translateBy(x=1.0 if r % 2 else -1.0)
             scatter.plot_widget.viewport().repaint()
             pan.append(time.perf_counter() - t)
+        lasso, ours, reference = [], [], []
+        points = scatter.embedding.points
+        t_round = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+        for r in range(rounds):       # a 200-vertex lasso round one cluster: select, ring, paint
+            c = centres[r % 10]
+            polygon = np.stack([c[0] + 3 * np.cos(t_round), c[1] + 3 * np.sin(t_round) * (1 + 0.3 * np.cos(3 * t_round))], 1)
+            t = time.perf_counter()
+            hit = np.flatnonzero(inside(points, polygon))
+            ours.append(time.perf_counter() - t)
+            scatter.mark_lasso(hit)
+            scatter.plot_widget.viewport().repaint()
+            lasso.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            MplPath(polygon).contains_points(points)
+            reference.append(time.perf_counter() - t)
+        scatter.mark_lasso(None)
         q = lambda xs, p: 1000 * float(np.percentile(xs, p))  # noqa: E731
         print(f"  {n:7d} points: redraw {q(redraw, 50):6.1f} / {q(redraw, 95):6.1f}   "
-              f"pan {q(pan, 50):6.1f} / {q(pan, 95):6.1f}")
+              f"pan {q(pan, 50):6.1f} / {q(pan, 95):6.1f}   lasso {q(lasso, 50):6.1f} / {q(lasso, 95):6.1f}   "
+              f"(its point test {q(ours, 50):.1f} ms, matplotlib's contains_points {q(reference, 50):.1f} ms: "
+              f"{np.median(reference) / np.median(ours):.2f}x)")
         scatter.close()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--models", default="zoo:shapes-cnn")
+    ap.add_argument("--models", default="zoo:shapes-cnn", help="for activation maximisation; empty: skip")
     ap.add_argument("--steps", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
@@ -228,7 +250,7 @@ def main() -> None:
     ap.add_argument("--scatter-sizes", default="10000,100000", help="points for the scatter; empty: skip")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    for model_id in args.models.split(","):
+    for model_id in filter(None, args.models.split(",")):
         bench_model(model_id, args)
     if args.tsne_sizes:
         bench_tsne([int(n) for n in args.tsne_sizes.split(",")], args.tsne_threads)
