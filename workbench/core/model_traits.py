@@ -12,6 +12,19 @@ def has_object_queries(module: Any) -> bool:
     return all(hasattr(module, a) for a in ("num_queries", "batch", "predict"))
 
 
+def has_anchor_generator(module: Any) -> bool:
+    """An anchor-based detector: an anchor generator with an IoU matcher, on its RPN (Faster/Mask
+    R-CNN) or on itself (RetinaNet, SSD); not FCOS, whose one point per cell is assigned otherwise."""
+    owner = getattr(module, "rpn", module)
+    return hasattr(module, "transform") and all(
+        hasattr(owner, a) for a in ("anchor_generator", "head", "box_coder", "proposal_matcher"))
+
+
+def is_two_stage_detector(module: Any) -> bool:
+    """A Fast/Faster/Mask R-CNN: a region proposal network and a box head over its proposals."""
+    return all(hasattr(module, a) for a in ("transform", "backbone", "rpn", "roi_heads"))
+
+
 ATTENTION_CLASS = "MultiheadAttention"
 
 
@@ -33,3 +46,8 @@ def has_patch_attention(module: Any) -> bool:
     """A transformer read patch by patch (a ViT), not a set predictor whose attention the DETR
     tab shows."""
     return has_attention_layers(module) and not has_object_queries(module)
+
+
+def has_yolo_grid(module: Any) -> bool:
+    """A YOLO-style grid detector: per-cell outputs from ``grid`` and the boxes from them."""
+    return all(hasattr(module, a) for a in ("grid", "detections_from_grid", "boxes_per_cell"))

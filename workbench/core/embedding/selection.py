@@ -1,9 +1,9 @@
 """A lasso over an embedding: which points a drawn polygon holds, and what they are."""
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from workbench.core.results.embedding import Embedding
+import numpy as np
 
 
 def inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
@@ -31,8 +31,9 @@ def inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     return hit
 
 
-def describe(embedding: Embedding, indices: np.ndarray, colour_by: str = "label", most: int = 4) -> str:
-    """'N points: 62% seven, 30% one, …' by the categories the points are coloured by."""
+def describe(embedding: Any, indices: np.ndarray, colour_by: str = "label", most: int = 4) -> str:
+    """'N points: 62% seven, 30% one, …' by the categories the points are coloured by (``embedding``: an
+    ``Embedding`` result, which imports this package)."""
     indices = np.asarray(indices, np.int64)
     if not len(indices):
         return "no points selected"

@@ -9,6 +9,7 @@ import numpy as np
 
 from workbench.core.attention.detr import hungarian, matching_cost, read_detr
 from workbench.core.context import Context
+from workbench.core.detection.scenes import NO_SCENE, scene_truth
 from workbench.core.model_traits import has_object_queries
 from workbench.core.params import as_dict, param
 from workbench.core.registry import Method
@@ -16,7 +17,6 @@ from workbench.core.results.detr import DetrAttention
 
 LAST = -1
 BEST = -1
-NO_SCENE = -1
 
 
 @dataclass
@@ -61,16 +61,10 @@ def run(ctx: Context, p: Params) -> DetrAttention:
 def with_ground_truth(result: DetrAttention, image: np.ndarray, seed: int) -> DetrAttention:
     """``result`` with the bundled scene ``seed``'s objects and their Hungarian matching."""
     from dataclasses import replace
-
-    from workbench.zoo.shapes import render_scene
-    scene = render_scene(seed)
-    if scene.image.shape != image.shape or not np.array_equal(scene.image, image):
-        raise ValueError(f"the image is not the bundled scene {seed} (sample:scene-{seed}); "
-                         f"ground truth is known only for that scene")
-    cost = matching_cost(result.probs[-1], result.boxes[-1], scene.boxes, scene.labels, result.image_hw)
+    boxes, labels = scene_truth(image, seed)
+    cost = matching_cost(result.probs[-1], result.boxes[-1], boxes, labels, result.image_hw)
     query_of_object, _ = hungarian(cost)
-    return replace(result, gt_boxes=scene.boxes.astype(np.float32), gt_labels=scene.labels + 1,
-                   cost=cost, query_of_object=query_of_object)
+    return replace(result, gt_boxes=boxes, gt_labels=labels + 1, cost=cost, query_of_object=query_of_object)
 
 
 def _query(result: DetrAttention, query: int) -> int:
