@@ -85,14 +85,3 @@ def build_rfcn(two_stage_options: dict, backbone: nn.Module, num_classes: int) -
     model.description = (f"R-FCN: the bundled Faster R-CNN's backbone and RPN (frozen) with a {K}x{K} "
                          f"position-sensitive head (3x3 conv to {HIDDEN}, 1x1 to score and box maps)")
     return model
-
-
-def start_from_faster_rcnn(model: RFCN) -> None:
-    """Copy the bundled Faster R-CNN's backbone and RPN into ``model`` (before its head is trained)."""
-    from workbench.zoo import catalogue
-    state = catalogue.get("shapes-fasterrcnn").load().state_dict()
-    shared = {k: v for k, v in state.items() if k.startswith(("backbone.", "rpn."))}
-    missing = [k for k in model.state_dict() if k.startswith(("backbone.", "rpn.")) and k not in shared]
-    if missing:
-        raise ValueError(f"the Faster R-CNN's weights lack {missing[:3]}")
-    model.load_state_dict(shared, strict=False)
