@@ -24,25 +24,21 @@ from workbench.core.renderers import IMAGE
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.features.controls import ACTMAX, MODES, FeatureControls
 from workbench.ui.grid_view import GridView
-from workbench.ui.live_run import LiveRun
-from workbench.ui.panel import TAB, Panel
+from workbench.ui.live_tab import LiveTab
+from workbench.ui.panel import TAB
 
 KEY = "features-tab"
 NEEDS_IMAGE = ("invert", "dream")
 CONTROLS_WIDTH = 310
 
 
-class FeaturesPanel(Panel):
+class FeaturesPanel(LiveTab):
     title = "Features"
     area = TAB
     object_name = "featuresTab"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workspace: Any = None
-        self.engine: Any = None
-        self.live = LiveRun(self)
-        self.result: Any = None          # the result shown: the last preview or the finished run
         self._pending_pick: tuple[str, int] | None = None   # picked in the grid, not yet visualised
 
         self.controls = FeatureControls()
@@ -80,11 +76,6 @@ class FeaturesPanel(Panel):
         self.live.ended.connect(lambda: self.controls.set_running(False))
         self._refresh()
 
-    @property
-    def partials(self) -> int:
-        """Previews shown by the current (or last) run."""
-        return self.live.partials
-
     def bind(self, workspace: Any, engine: Any, canvas: Any) -> None:
         self.workspace, self.engine = workspace, engine
         workspace.modelChanged.connect(self._on_model)
@@ -97,12 +88,6 @@ class FeaturesPanel(Panel):
     # --- reading ----------------------------------------------------------------------
     def mode(self) -> str:
         return self.controls.mode()
-
-    def running(self) -> bool:
-        return self.live.running
-
-    def current_result(self) -> Any:
-        return self.result
 
     def missing(self, mode: str | None = None) -> str:
         """What the mode needs and does not have ("" when it can run)."""
@@ -123,9 +108,7 @@ class FeaturesPanel(Panel):
         """Run the current mode with the form's values; its ticket, or None (with a message)."""
         mode = self.mode()
         why = self.missing(mode)
-        if why:
-            self.message.emit(why)
-            self._refresh()
+        if self.refused(why):
             return None
         ws = self.workspace
         ticket = self.live.start(self.engine.run_method(KEY, ws.registry.get(mode), ws.handle, ws.image,
@@ -133,9 +116,6 @@ class FeaturesPanel(Panel):
         self.controls.set_running(True)
         self._refresh()
         return ticket
-
-    def stop(self) -> None:
-        self.live.stop()
 
     def visualise_channel(self, layer: str, channel: int) -> Any:
         """Aim activation maximisation at one channel of ``layer`` and run it."""

@@ -22,8 +22,8 @@ from workbench.core.embedding.selection import describe, inside
 from workbench.core.results.embedding import COLOUR_BY
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.forms import ParamsForm
-from workbench.ui.live_run import LiveRun
-from workbench.ui.panel import TAB, Panel
+from workbench.ui.live_tab import LiveTab
+from workbench.ui.panel import TAB
 from workbench.ui.projector.neighbours import NeighbourStrips
 from workbench.ui.projector.scatter import EmbeddingScatter
 
@@ -32,17 +32,13 @@ METHOD = "embed"
 CONTROLS_WIDTH = 290
 
 
-class ProjectorPanel(Panel):
+class ProjectorPanel(LiveTab):
     title = "Projector"
     area = TAB
     object_name = "projectorTab"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workspace: Any = None
-        self.engine: Any = None
-        self.live = LiveRun(self)
-        self.result: Any = None
         self.selected: int | None = None
         self.lassoed: np.ndarray | None = None     # indices of the points the lasso holds
         self._fit = True
@@ -130,17 +126,6 @@ class ProjectorPanel(Panel):
         self._on_registry(workspace.registry)
 
     # --- reading ----------------------------------------------------------------------
-    @property
-    def partials(self) -> int:
-        """Layouts shown by the current (or last) run."""
-        return self.live.partials
-
-    def running(self) -> bool:
-        return self.live.running
-
-    def current_result(self) -> Any:
-        return self.result
-
     def colour_by(self) -> str:
         return self.colour_box.currentData()
 
@@ -160,9 +145,7 @@ class ProjectorPanel(Panel):
 
     def run(self) -> Any:
         why = self.missing()
-        if why:
-            self.message.emit(why)
-            self._refresh()
+        if self.refused(why):
             return None
         ws = self.workspace
         ticket = self.live.start(self.engine.run_method(KEY, ws.registry.get(METHOD), ws.handle, None,
@@ -170,9 +153,6 @@ class ProjectorPanel(Panel):
         self._fit = True    # a new run: fit the view to its points
         self._refresh()
         return ticket
-
-    def stop(self) -> None:
-        self.live.stop()
 
     def choose(self, index: int | None) -> None:
         """Select point ``index``: ring it, mark and show its nearest neighbours in both spaces."""

@@ -19,8 +19,8 @@ from workbench.core.style.jobs import describe_extractor, extractor_choices, sty
 from workbench.figure.style import CONTENT_COLOR, STYLE_COLOR, export_style
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.image_io import DIALOG_FILTER
-from workbench.ui.live_run import LiveRun
-from workbench.ui.panel import TAB, Panel
+from workbench.ui.live_tab import LiveTab
+from workbench.ui.panel import TAB
 from workbench.ui.style.controls import StyleControls
 from workbench.ui.style.preview import StylePreview
 
@@ -31,17 +31,13 @@ METHOD = "style"
 CONTROLS_WIDTH = 330
 
 
-class StylePanel(Panel):
+class StylePanel(LiveTab):
     title = "Style"
     area = TAB
     object_name = "styleTab"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workspace: Any = None
-        self.engine: Any = None
-        self.live = LiveRun(self)
-        self.result: Any = None          # the result shown: the last preview or the finished run
 
         self.controls = StyleControls()
         self.controls.setFixedWidth(CONTROLS_WIDTH)
@@ -87,16 +83,6 @@ class StylePanel(Panel):
         self._on_image(workspace.image)
 
     # --- reading ----------------------------------------------------------------------
-    def running(self) -> bool:
-        return self.live.running
-
-    @property
-    def partials(self) -> int:
-        return self.live.partials
-
-    def current_result(self) -> Any:
-        return self.result
-
     def missing(self) -> str:
         """What a run needs and does not have ("" when it can run)."""
         ws = self.workspace
@@ -113,9 +99,7 @@ class StylePanel(Panel):
     def run(self) -> Any:
         """Run with the controls' values; its ticket, or None (with a message)."""
         why = self.missing()
-        if why:
-            self.message.emit(why)
-            self._refresh()
+        if self.refused(why):
             return None
         ws = self.workspace
         image = ws.image if self.controls.mode() == "transfer" else None
@@ -124,9 +108,6 @@ class StylePanel(Panel):
         self.controls.set_running(True)
         self._refresh()
         return ticket
-
-    def stop(self) -> None:
-        self.live.stop()
 
     def export_figure(self, path: str | Path, scale: float = 1.0) -> Path:
         if self.result is None:
