@@ -39,5 +39,18 @@ class LiveTab(Panel):
             self._refresh()
         return bool(why)
 
-    def _refresh(self) -> None:
-        """Bring the tab's buttons and words up to date (each tab says how)."""
+    def missing(self) -> str:
+        """What a run needs and does not have ("" when it can run)."""
+        return ""
+
+    def _status_text(self) -> str:
+        return ""
+
+    def _refresh(self, suffix: str = "") -> None:
+        """Bring the buttons and words up to date: by default those of a tab whose ``controls`` have a
+        note, a Run and an Export button, and whose ``status`` line says what is shown."""
+        hint = self.missing()
+        self.controls.note.setText(hint)
+        self.controls.run_button.setEnabled(not hint)
+        self.controls.export_button.setEnabled(self.result is not None)
+        self.status.setText(self._status_text() + suffix)

@@ -170,13 +170,6 @@ class StylePanel(LiveTab):
         self._refresh()
 
     # --- words ------------------------------------------------------------------------
-    def _refresh(self, suffix: str = "") -> None:
-        hint = self.missing()
-        self.controls.note.setText(hint)
-        self.controls.run_button.setEnabled(not hint)
-        self.controls.export_button.setEnabled(self.result is not None)
-        self.status.setText(self._status_text() + suffix)
-
     def _status_text(self) -> str:
         r = self.result
         if r is None:
