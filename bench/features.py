@@ -17,9 +17,12 @@ The three are interleaved, the order turning every round, so a change in the mac
 all alike; each figure is the median over the rounds, wall [CPU] (CPU: the process's CPU time,
 summed over torch's threads). The grid mode (every channel of conv3, a batch of 16 images per
 loop) is timed once, in images per second.
+Then t-SNE, the Projector's scatter, and a style-transfer step (``bench_style``; which extractor
+transfers texture best is bench/style_extractors.py).
 
     python bench/features.py [--steps 128] [--rounds 5] [--threads 1] [--device cpu|cuda]
                              [--models zoo:shapes-cnn,...]
+                             [--style-sizes 128,256] [--style-steps 40]
 """
 from __future__ import annotations
 
@@ -238,6 +241,27 @@ def bench_scatter(sizes: list[int], rounds: int = 30) -> None:
         scatter.close()
 
 
+def bench_style(sizes: list[int], steps: int, rounds: int, device: str) -> None:
+    """A style-transfer step: the ``style`` method end to end (transfer mode, its default extractor and
+    layers, one preview at the end) on a 128x128 scene resized to each size; ms per step, wall [CPU],
+    the median over ``rounds`` after a warm-up."""
+    from workbench.core.methods import style
+    from workbench.core.samples import sample_image
+    from workbench.core.style.extractor import load_extractor
+    handle = load_extractor().to(device)
+    content = sample_image("scene-1")
+    print(f"\nstyle transfer on {handle.id}, {steps} steps, device {device}, {torch.get_num_threads()} thread(s); "
+          f"ms per step, wall [CPU]")
+    for size in sizes:
+        def run():
+            run_method(style.METHOD, context(handle, content, device=device),
+                       {"size": size, "steps": steps, "preview_every": steps})
+        run()
+        times = [timed(run) for _ in range(rounds)]
+        wall, cpu = statistics.median(w for w, _ in times), statistics.median(c for _, c in times)
+        print(f"  {size:4d} x {size:<4d} px: {1000 * wall / steps:7.1f} ms  [{1000 * cpu / steps:7.1f} ms CPU]")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="zoo:shapes-cnn", help="for activation maximisation; empty: skip")
@@ -248,6 +272,8 @@ def main() -> None:
     ap.add_argument("--tsne-sizes", default="5000,20000", help="points for t-SNE; empty: skip")
     ap.add_argument("--tsne-threads", type=int, default=1, help="for ours and scikit-learn's alike")
     ap.add_argument("--scatter-sizes", default="10000,100000", help="points for the scatter; empty: skip")
+    ap.add_argument("--style-sizes", default="128,256", help="sides for a style-transfer step; empty: skip")
+    ap.add_argument("--style-steps", type=int, default=40)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     for model_id in filter(None, args.models.split(",")):
@@ -256,6 +282,8 @@ def main() -> None:
         bench_tsne([int(n) for n in args.tsne_sizes.split(",")], args.tsne_threads)
     if args.scatter_sizes:
         bench_scatter([int(n) for n in args.scatter_sizes.split(",")])
+    if args.style_sizes:
+        bench_style([int(n) for n in args.style_sizes.split(",")], args.style_steps, args.rounds, args.device)
 
 
 if __name__ == "__main__":

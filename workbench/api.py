@@ -27,10 +27,11 @@ def load_image(path: str) -> np.ndarray:
         return resolve_image(str(path))
 
 
-def run(method: str, model: Any, image: np.ndarray | str | None = None, target: int | str | None = None,
+def run(method: str, model: Any = None, image: np.ndarray | str | None = None, target: int | str | None = None,
         device: str = "cpu", on_progress: Callable[[Progress], None] | None = None,
         params: dict[str, Any] | None = None, **kwargs: Any) -> Result:
     """Run a method by name on a model (handle or id) and an image (array, path or sample:NAME).
+    A method that names a default model (style transfer's extractor) runs on it when ``model`` is None.
 
     The method's parameters come as keywords, or as ``params`` for one whose name a keyword here
     takes (activation maximisation's ``target``: ``params={"target": "channel:5"}``).
@@ -44,6 +45,11 @@ def run(method: str, model: Any, image: np.ndarray | str | None = None, target: 
     from workbench.core.runner import context, run_method
     from workbench.plugins import default_registry
     chosen, notice = device_or_cpu(device)
+    method_obj = default_registry().get(method)
+    if model is None:
+        if method_obj.default_model is None:
+            raise ValueError(f"method {method!r} needs a model: zoo:NAME, torchvision:NAME or file:PATH")
+        model = method_obj.default_model()
     handle = load_model(model) if isinstance(model, str) else model
     if isinstance(image, str):
         image = load_image(image)
@@ -51,7 +57,6 @@ def run(method: str, model: Any, image: np.ndarray | str | None = None, target: 
         warnings.warn(notice, DeviceFallbackWarning, stacklevel=2)
     handle.to(chosen)
     index = handle.class_index(target) if target is not None else None
-    method_obj = default_registry().get(method)
     params = {**(params or {}), **kwargs}
     with _clean_errors(f"{method} on {handle.id} failed", {"target": target, **params}):
         return run_method(method_obj, context(handle, image, device=chosen, target=index), params,

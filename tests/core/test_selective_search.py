@@ -10,7 +10,7 @@ from torchvision.ops import box_iou as tv_box_iou
 
 from workbench.core import runner
 from workbench.core.detection.proposals import box_iou, covered, recall_at_iou, rpn_proposals
-from workbench.core.detection.selective_search import (STRATEGIES, group, initial_regions, plan, selective_search,
+from workbench.zoo.selective_search import (STRATEGIES, group, initial_regions, plan, selective_search,
                                                        to_colour_space)
 from workbench.core.methods.selective_search import METHOD, parse_scales
 from workbench.core.renderers import DETECTION, layers_for, renderer_for

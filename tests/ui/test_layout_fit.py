@@ -141,7 +141,7 @@ def test_the_detection_and_region_docks_fit_with_detections(window, qtbot, bundl
     assert region.gradcam.isEnabled() and region.gradcam.y() == region.occlusion.y()
 
 
-@pytest.mark.parametrize("tab", ["gridTab", "compareTab", "ganLabTab", "detectorsTab"])
+@pytest.mark.parametrize("tab", ["gridTab", "compareTab", "ganLabTab", "detectorsTab", "styleTab"])
 def test_the_central_tabs_fit(window, qtbot, bundled, tab):
     window.workspace.set_model(bundled("shapes-cnn"))
     show_tab(window, qtbot, tab)

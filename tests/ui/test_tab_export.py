@@ -125,6 +125,19 @@ def show_projector(qtbot, window, bundled):
 SETUPS["projectorTab"] = show_projector
 
 
+def show_style(qtbot, window, bundled):
+    window.workspace.set_registry(builtin_registry())
+    window.workspace.set_image(sample_image("scene-1"), "scene-1")
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "styleTab"))
+    panel = window.panel("styleTab")
+    panel.set_values({"size": 48, "steps": 10, "preview_every": 5})
+    panel.run()
+    qtbot.waitUntil(lambda: panel.current_result() is not None and not panel.running(), timeout=TIMEOUT_MS)
+
+
+SETUPS["styleTab"] = show_style
+
+
 def test_every_tab_has_a_setup_here(window):
     assert {t.object_name for t in window.tabs} == set(SETUPS)
 

@@ -12,7 +12,7 @@ from workbench.zoo.coco_eval import coco_map
 from workbench.zoo.detection_nets import SeparableRoIAlign, box_path_state
 from workbench.zoo.shapes import COLORS_RGB, SHAPE_CLASSES
 
-DETECTORS = ("shapes-maskrcnn", "shapes-fasterrcnn", "shapes-fcos", "shapes-detr")
+DETECTORS = ("shapes-maskrcnn", "shapes-fasterrcnn", "shapes-fcos", "shapes-detr", "shapes-rfcn")
 GOAL_MAP_50 = 0.8
 THRESHOLDS = np.linspace(0.5, 0.95, 10)
 DRAWN = ("circle", "square", "triangle")

@@ -25,6 +25,12 @@ def is_two_stage_detector(module: Any) -> bool:
     return all(hasattr(module, a) for a in ("transform", "backbone", "rpn", "roi_heads"))
 
 
+def has_position_sensitive_head(module: Any) -> bool:
+    """An R-FCN: a two-stage detector whose box pooler reads position-sensitive score maps."""
+    pool = getattr(getattr(module, "roi_heads", None), "box_roi_pool", None)
+    return is_two_stage_detector(module) and callable(getattr(pool, "score_maps", None))
+
+
 ATTENTION_CLASS = "MultiheadAttention"
 
 
@@ -51,3 +57,8 @@ def has_patch_attention(module: Any) -> bool:
 def has_yolo_grid(module: Any) -> bool:
     """A YOLO-style grid detector: per-cell outputs from ``grid`` and the boxes from them."""
     return all(hasattr(module, a) for a in ("grid", "detections_from_grid", "boxes_per_cell"))
+
+
+def is_region_classifier(module: Any) -> bool:
+    """An R-CNN-style detector classifying proposals one by one: ``proposals``, ``classify``, ``detect``."""
+    return all(callable(getattr(module, a, None)) for a in ("proposals", "classify", "detect", "region_logits"))

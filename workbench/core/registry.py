@@ -36,6 +36,7 @@ class Method:
     # which models of its tasks it reads (module -> bool, without importing torch); None: all
     accepts: Callable[[Any], bool] | None = None
     accepts_what: str = ""       # what it needs, for the message when a model lacks it
+    default_model: Callable[[], Any] | None = None   # () -> the model id or handle it runs on when given none
 
     def applies_to(self, task: str) -> bool:
         return task in self.tasks

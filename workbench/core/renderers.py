@@ -13,16 +13,29 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from workbench.core import canvas_layers as CL
+from workbench.core.detection.anchor_layers import anchor_layers
+from workbench.core.detection.loss_view import training_loss_layers
 from workbench.core.detection.queries import detr_layers
+from workbench.core.detection.vote_view import vote_layers
+from workbench.core.detection.proposals import proposal_layers
+from workbench.core.detection.region_layers import pyramid_layers
 from workbench.core.detection.view import default_layers as detection_default_layers
+from workbench.core.detection.yolo_grid import yolo_layers
+from workbench.core.results.anchors import AnchorsAtLocation
 from workbench.core.results.attention import AttentionHeadGrid, AttentionHeatmap, TokenRowsHeatmap
 from workbench.core.results.detr import DetrAttention
 from workbench.core.results.caption import CaptionAttention
 from workbench.core.results.features import Visualisation
 from workbench.core.results.embedding import Embedding
 from workbench.core.results.base import Curves, Detections, Frames, Heatmap, ImageGrid, Points2D, Result, SegMask
+from workbench.core.results.proposals import RankedProposals
+from workbench.core.results.region_classifier import PyramidPooling, WarpedRegions
 from workbench.core.results.roi import RoiPooling
+from workbench.core.results.position_sensitive import PositionSensitiveVote
 from workbench.core.results.scores import Scores
+from workbench.core.results.yolo import YoloGridResult
+from workbench.core.results.training_loss import TrainingLoss
+from workbench.core.results.style import Stylisation
 
 IMAGE, GRID, DETECTION = "image", "grid", "detection"
 OVERLAY_FIGURE = "workbench.figure.render:export_overlay"
@@ -79,6 +92,7 @@ RENDERERS.add(Points2D, Renderer(IMAGE, CL.points_layers))
 RENDERERS.add(RoiPooling, Renderer(IMAGE, CL.roi_layers))
 # as the Detection panel first shows them (its default score threshold), all boxes stay in the npz
 RENDERERS.add(Detections, Renderer(DETECTION, detection_default_layers))
+RENDERERS.add(RankedProposals, Renderer(DETECTION, proposal_layers))  # selective search: proposals shown
 RENDERERS.add(ImageGrid, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
 RENDERERS.add(Frames, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
 RENDERERS.add(Scores, Renderer("", figure="workbench.figure.scores:export_scores", script="scores"))
@@ -89,6 +103,7 @@ RENDERERS.add(TokenRowsHeatmap, Renderer(IMAGE, CL.token_map_layers))
 RENDERERS.add(AttentionHeadGrid, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
 # a DETR's queries: the selected query's map with every query's box; the figure has a panel per object
 RENDERERS.add(DetrAttention, Renderer(IMAGE, detr_layers, figure="workbench.figure.detr:export_detr"))
+RENDERERS.add(YoloGridResult, Renderer(IMAGE, yolo_layers, figure="workbench.figure.yolo:export_yolo"))
 # a caption: the selected word's attention on the image; the figure adds a strip of every word's map
 RENDERERS.add(CaptionAttention, Renderer(IMAGE, CL.token_map_layers,
                                          figure="workbench.figure.caption:export_caption"))
@@ -96,7 +111,15 @@ RENDERERS.add(CaptionAttention, Renderer(IMAGE, CL.token_map_layers,
 RENDERERS.add(Visualisation, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
 # an embedding: its scatter, coloured by label (the Projector tab draws it live)
 RENDERERS.add(Embedding, Renderer("", figure="workbench.figure.embedding:export_embedding", script=""))
+RENDERERS.add(TrainingLoss, Renderer(IMAGE, training_loss_layers))
+RENDERERS.add(PositionSensitiveVote, Renderer(IMAGE, vote_layers, figure="workbench.figure.rfcn:export_rfcn"))
+RENDERERS.add(Stylisation, Renderer(GRID, figure="workbench.figure.style:export_style", script="grid"))
 
+# the anchors at a clicked location: levels by colour, matched solid; the figure adds a key
+RENDERERS.add(AnchorsAtLocation, Renderer(IMAGE, anchor_layers, figure="workbench.figure.anchors:export_anchors"))
+# R-CNN's warped crops as a grid; SPPNet's pyramid bins over the image, the figure adds each level's pooled values
+RENDERERS.add(WarpedRegions, Renderer(GRID, figure=GRID_FIGURE, script="grid"))
+RENDERERS.add(PyramidPooling, Renderer(IMAGE, pyramid_layers, figure="workbench.figure.rcnn:export_pyramid"))
 
 def renderer_for(result: Result) -> Renderer:
     return RENDERERS.for_type(type(result))

@@ -15,6 +15,7 @@ from workbench import plugins
 from workbench.core.attribution.methods import ATTRIBUTION
 from workbench.core.renderers import IMAGE, renderer_for
 from workbench.core.results import Result
+from workbench.ui.canvas_location import ClickLocation
 from workbench.ui.method_combo import MethodCombo
 from workbench.ui.forms import ParamsForm
 from workbench.ui.panel import LEFT, Panel
@@ -80,6 +81,7 @@ class MethodPanel(Panel):
         workspace.modelChanged.connect(self._on_model)
         workspace.imageChanged.connect(self._on_image)
         workspace.layerChanged.connect(self.use_layer)
+        self.click_location = ClickLocation(self, canvas)   # a click sets a location-reading method's x, y
         self._on_model(workspace.handle)
 
     # --- registry and model --------------------------------------------------------

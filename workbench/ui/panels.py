@@ -34,6 +34,7 @@ PANELS: list[str | Deferred] = [
     Deferred("workbench.ui.detection.detectors:DetectorsPanel", "Detectors", "detectorsTab"),
     Deferred("workbench.ui.features.panel:FeaturesPanel", "Features", "featuresTab"),
     Deferred("workbench.ui.projector.panel:ProjectorPanel", "Projector", "projectorTab"),
+    Deferred("workbench.ui.style.panel:StylePanel", "Style", "styleTab"),
     "workbench.ui.model_dock:ModelPanel",
     "workbench.ui.method_dock:MethodPanel",
     "workbench.ui.layers_dock:LayersPanel",

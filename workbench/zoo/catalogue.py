@@ -17,6 +17,7 @@ from torch import nn
 from workbench.zoo import nets
 from workbench.zoo.digits import DIGIT_CLASSES
 from workbench.zoo.shapes import SHAPE_CLASSES
+from workbench.zoo.textures import TEXTURE_CLASSES
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
 
@@ -121,6 +122,15 @@ register(ZooEntry(
     description="Classifies scikit-learn's handwritten digits, upsampled to 32x32 grayscale"))
 
 
+register(ZooEntry(
+    name="textures-cnn", task="classify",
+    build=lambda: nets.TexturesCNN(num_classes=len(TEXTURE_CLASSES)),
+    labels=list(TEXTURE_CLASSES), input_size=(64, 64),
+    mean=(0.430, 0.373, 0.353), std=(0.239, 0.208, 0.210), grayscale=False,
+    description="Names the scikit-image photograph a 64x64 crop comes from; an 11x11 first "
+                "layer of oriented edges and colour blobs from a sparse autoencoder"))
+
+
 def names() -> list[str]:
     return list(ZOO)
 
@@ -154,7 +164,11 @@ for _name, _masks, _description in (
         ("shapes-maskrcnn", True, "Mask R-CNN: boxes and instance masks of shapes in 128x128 scenes"),
         ("shapes-fasterrcnn", False, "Faster R-CNN: the shapes Mask R-CNN's box path, without masks"),
         ("shapes-fcos", False, "FCOS: one-stage, anchor-free boxes of shapes in 128x128 scenes"),
-        ("shapes-detr", False, "DETR: set prediction by 10 object queries, no anchors or NMS")):
+        ("shapes-detr", False, "DETR: set prediction by 10 object queries, no anchors or NMS"),
+        ("shapes-yolo", False, "YOLO: one-stage, an 8x8 grid of cells, 2 boxes and class scores each"),
+        ("shapes-rfcn", False, "R-FCN: the Faster R-CNN's RPN with a position-sensitive 3x3 head"),
+        ("shapes-rcnn", False, "R-CNN: a small CNN on each warped selective-search region"),
+        ("shapes-sppnet", False, "SPPNet: one CNN forward per image, a spatial pyramid per region")):
     register(ZooEntry(
         name=_name, task="detect", build=_detector_builder(_name),
         labels=["__background__", *SHAPE_CLASSES], input_size=(128, 128),

@@ -26,6 +26,8 @@ from torchvision.ops import MultiScaleRoIAlign
 
 from workbench.zoo.detection_data import DETECTION_LABELS, SCENE_SIZE
 from workbench.zoo.nets import conv_stack
+from workbench.zoo.yolo import build_yolo
+from workbench.zoo.rcnn import build_rcnn, build_sppnet
 
 NUM_CLASSES = len(DETECTION_LABELS)
 IMAGE_MEAN = (0.390, 0.377, 0.374)
@@ -167,6 +169,11 @@ def build_fcos() -> FCOS:
     return model
 
 
+def build_rfcn() -> nn.Module:
+    from workbench.zoo.rfcn import build_rfcn as rfcn
+    return rfcn(_two_stage_options(), ShapesPyramid(), NUM_CLASSES)
+
+
 def box_path_state(mask_rcnn_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A Mask R-CNN state dict without its mask head: the Faster R-CNN's weights."""
     return {k: v for k, v in mask_rcnn_state.items()
@@ -180,3 +187,6 @@ def build_detr() -> nn.Module:
 
 BUILDERS = {"shapes-maskrcnn": build_mask_rcnn, "shapes-fasterrcnn": build_faster_rcnn,
             "shapes-fcos": build_fcos, "shapes-detr": build_detr}
+BUILDERS["shapes-yolo"] = build_yolo
+BUILDERS.update({"shapes-rcnn": build_rcnn, "shapes-sppnet": build_sppnet})
+BUILDERS["shapes-rfcn"] = build_rfcn

@@ -67,4 +67,33 @@ class DigitsCNN(nn.Module):
         return self.fc(self.dropout(self.flatten(self.features(x))))
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"ShapesCNN": ShapesCNN, "DigitsCNN": DigitsCNN}
+class TexturesCNN(nn.Module):
+    """3x64x64 -> logits: an 11x11 first layer (conv1, with bias, no batch norm) -> ReLU ->
+    max-pool, then three 3x3 conv-BN-ReLU blocks (max-pool after the first two), global average
+    pooling and a linear classifier. Its conv layers are ``features.conv1`` .. ``features.conv4``.
+    Any input size works; the spatial maps shrink by 8."""
+
+    description = ("conv1 11x11 (64 filters, stride 1) -> ReLU -> max-pool, 3 conv-BN-ReLU blocks "
+                   "64-128-128 (2 max-pools), global average pool, linear")
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, first: int = 64,
+                 kernel: int = 11, widths: tuple[int, ...] = (64, 128, 128)):
+        super().__init__()
+        layers: list[tuple[str, nn.Module]] = [
+            ("conv1", nn.Conv2d(in_channels, first, kernel, padding=kernel // 2)),
+            ("relu1", nn.ReLU(inplace=False)), ("pool1", nn.MaxPool2d(2))]
+        c_in = first
+        for i, w in enumerate(widths, start=2):
+            layers += conv_block(i, c_in, w, pool=i < len(widths) + 1)
+            c_in = w
+        self.features = nn.Sequential(OrderedDict(layers))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(c_in, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.pool(self.features(x))))
+
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"ShapesCNN": ShapesCNN, "DigitsCNN": DigitsCNN,
+                                            "TexturesCNN": TexturesCNN}

@@ -55,6 +55,7 @@ class Recipe:
     masks_for_training_only: bool = False   # fed to the loss, but the model predicts none
     extra_metrics: str = ""    # "module:function" (model, test scenes) -> dict, added to the card
     also_writes: tuple[str, ...] = ()
+    init: str = ""            # "module:function" (model) -> None, run on the fresh model before training
 
 
 RECIPES = {
@@ -66,6 +67,10 @@ RECIPES = {
                           eval_every=500, masks=True, grad_clip=0.5,
                           masks_for_training_only=True,
                           extra_metrics="workbench.zoo.detr_metrics:attention_in_box"),
+    "shapes-yolo": Recipe("shapes-yolo", steps=5000, batch_size=8, lr=1e-3, eval_every=500),
+    # the head alone trains: the backbone and RPN are the bundled Faster R-CNN's, frozen
+    "shapes-rfcn": Recipe("shapes-rfcn", steps=2000, batch_size=8, lr=2e-3, warmup=100, eval_every=400,
+                          init="workbench.zoo.train_rfcn:start_from_faster_rcnn"),
 }
 # the Faster R-CNN is the Mask R-CNN's box path: training it means training the Mask R-CNN
 RECIPES["shapes-fasterrcnn"] = RECIPES["shapes-maskrcnn"]
@@ -200,7 +205,11 @@ def train_detector(name: str, out_dir: Path, *, checkpoints: Path | None = None,
     deadline = time.monotonic() + 60 * minutes if minutes else math.inf
     with reproducible(recipe.seed, threads):
         model = nets.BUILDERS[recipe.model]()
-        opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        if recipe.init:
+            module, _, function = recipe.init.partition(":")
+            getattr(importlib.import_module(module), function)(model)
+        trained = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(trained, lr=recipe.lr, weight_decay=recipe.weight_decay)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(recipe))
         progress = _resume(ckpt, model, opt, sched, recipe, log)
         val = data.scenes("val", recipe.val_scenes)

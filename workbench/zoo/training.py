@@ -14,6 +14,8 @@ from typing import Any, Callable
 from workbench.zoo import (catalogue, train_classification, train_detection, train_generative,
                            train_segmentation, train_vit)
 from workbench.zoo.train_captioner import train_captioner
+from workbench.zoo.train_textures import train_textures_cnn
+from workbench.zoo.train_rcnn import train_region_detector
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,16 @@ def _generative(name: str, fit: Callable[..., dict]) -> Trainer:
 TRAINERS: dict[str, Trainer] = {
     "shapes-cnn": Trainer(train_classification.train_shapes_cnn, ("epochs",)),
     "digits-cnn": Trainer(train_classification.train_digits_cnn, ("epochs",)),
+    "textures-cnn": Trainer(train_textures_cnn, ("steps", "threads")),
     "shapes-vit": Trainer(train_vit.train_shapes_vit, ("epochs", "threads")),
     "shapes-maskrcnn": _detector("shapes-maskrcnn"),
     "shapes-fasterrcnn": _detector("shapes-fasterrcnn"),
     "shapes-fcos": _detector("shapes-fcos"),
     "shapes-detr": _detector("shapes-detr"),
+    "shapes-yolo": _detector("shapes-yolo"),
+    "shapes-rcnn": Trainer(partial(train_region_detector, "shapes-rcnn"), ("checkpoints", "steps", "minutes", "threads")),
+    "shapes-sppnet": Trainer(partial(train_region_detector, "shapes-sppnet"), ("checkpoints", "steps", "minutes", "threads")),
+    "shapes-rfcn": _detector("shapes-rfcn"),
     "shapes-segmenter": Trainer(_train_segmenter, ("steps", "threads")),
     "shapes-captioner": Trainer(train_captioner, ("steps", "threads")),
     "digits-ae": _generative("digits-ae", train_generative.train_digits_ae),

@@ -143,6 +143,7 @@ class DetectionDisplay:
         self.pre_labels = np.asarray(getattr(result, "pre_nms_labels", np.zeros(0)), np.int64).reshape(-1)
         self.proposals = np.asarray(getattr(result, "proposals", np.zeros((0, 4))), np.float32).reshape(-1, 4)
         self.proposal_scores = np.asarray(getattr(result, "proposal_scores", np.zeros(0)), np.float32).reshape(-1)
+        self.proposal_words = tuple(getattr(result, "proposal_words", (PROPOSAL_LEGEND, "low", "high")))  # colour scale
         self.nms_threshold: float | None = getattr(result, "nms_threshold", None)
         self.max_detections: int | None = getattr(result, "max_detections", None)
         self.time_ms = float(getattr(result, "time_ms", 0.0))
@@ -218,6 +219,8 @@ class DetectionDisplay:
                            colors=objectness_colors(self.proposal_scores[top]), line_width=1.0,
                            colormap=PROPOSAL_COLORMAP, levels=PROPOSAL_LEVELS, show_colorbar=True,
                            colorbar_label=PROPOSAL_LEGEND)
+        layer.colorbar_label = self.proposal_words[0]   # objectness, or the rank of image-only proposals
+        layer.name = layer.name.replace(PROPOSAL_LEGEND, layer.colorbar_label)
         return layer, ("proposals", len(top))
 
     def _visible(self, view: DetectionView, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:

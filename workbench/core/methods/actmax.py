@@ -4,7 +4,8 @@ Gradient ascent on the input from noise (Erhan et al. 2009; Simonyan et al. 2014
 Yosinski et al. 2015 and Olah et al. 2017 for the regularisers and the Fourier parametrisation),
 through the shared loop of ``core.optimize``. ``target=channels`` renders every channel of the
 layer and ``target=classes`` every class, a batch of images at a time. A preview is yielded every
-few steps.
+few steps. ``parametrisation=object`` draws one silhouette on a plain background instead of free
+pixels, for a classifier of whole objects whose pooling would otherwise reward a texture of parts.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from workbench.core.optimize import objectives as O
 from workbench.core.optimize import settings as S
 from workbench.core.optimize import target_spec as T
 from workbench.core.optimize.loop import ascend
-from workbench.core.optimize.parametrisation import PARAMETRISATIONS, ModelInput, make_image
+from workbench.core.optimize.parametrisation import WITH_OBJECT, ModelInput, make_image
 from workbench.core.params import as_dict, param
 from workbench.core.registry import Method
 from workbench.core.results.features import Visualisation
@@ -39,7 +40,10 @@ class Params:
              "flat once it wins (sparser, fainter images); logit: the unnormalised score (Simonyan et al.), "
              "which raises look-alike classes too"))
     parametrisation: str = field(default="fourier", metadata=param(
-        "Parametrisation", choices=PARAMETRISATIONS, help="fourier: colour-decorrelated spectrum (Olah et al. 2017)"))
+        "Parametrisation", choices=WITH_OBJECT,
+        help="fourier: colour-decorrelated spectrum (Olah et al. 2017); pixel: free pixels; object: one "
+             "silhouette of one colour on a plain background, only its outline optimised (for classes of whole "
+             "objects, such as the shapes world's: free pixels become a texture of the class's corners)"))
     steps: int = field(default=256, metadata=param("Steps", range=(1, 10000), step=16))
     lr: float = field(default=0.05, metadata=param("Learning rate", range=(0.0001, 10.0), step=0.01, help="Adam's"))
     size: int = field(default=0, metadata=param(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workbench.core.context import Context
-from workbench.core.detection.selective_search import DEFAULT_SCALES, MODES, selective_search
+from workbench.zoo.selective_search import DEFAULT_SCALES, MODES, selective_search
 from workbench.core.params import as_dict, param
 from workbench.core.registry import Method
 from workbench.core.results.proposals import RankedProposals, rank_scores

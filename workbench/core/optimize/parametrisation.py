@@ -1,11 +1,12 @@
-"""How the optimised image is held: as pixels, or as a colour-decorrelated Fourier spectrum.
+"""How the optimised image is held: as pixels, as a colour-decorrelated Fourier spectrum, or (for
+activation maximisation) as one object's outline (``object_image.ObjectImage``).
 
 The Fourier parametrisation follows Olah et al., "Feature Visualization" (Distill 2017) and
 Lucid/Lucent: each channel's spectrum is scaled by 1/frequency, so a step of the optimiser moves low
 frequencies as much as high ones, and the three channels are mixed by the square root of ImageNet's
 colour correlation before a sigmoid maps them into [0, 1].
 
-Both hold a batch of N images and give them as an (N, 3, H, W) tensor in [0, 1]. The in-place
+Each holds a batch of N images and gives them as an (N, 3, H, W) tensor in [0, 1]. The in-place
 regularisers (L2 decay towards grey, a Gaussian blur) act on what each one stores.
 """
 from __future__ import annotations
@@ -15,8 +16,11 @@ import math
 import numpy as np
 import torch
 
+from workbench.core.optimize.object_image import OBJECT, ObjectImage
+
 PIXEL, FOURIER = "pixel", "fourier"
-PARAMETRISATIONS = (PIXEL, FOURIER)
+PARAMETRISATIONS = (PIXEL, FOURIER)       # what any image can be held as
+WITH_OBJECT = (*PARAMETRISATIONS, OBJECT)   # and, for an image made from nothing, one object's silhouette
 
 # Lucid's colour correlation square root (ImageNet), columns normalised to at most 1
 COLOR_CORRELATION_SQRT = np.array([[0.26, 0.09, 0.02],
@@ -96,12 +100,14 @@ class FourierImage:
 
 
 def make_image(kind: str, shape: tuple[int, int, int, int], generator: torch.Generator,
-               device: torch.device | str = "cpu") -> PixelImage | FourierImage:
+               device: torch.device | str = "cpu") -> PixelImage | FourierImage | ObjectImage:
     if kind == PIXEL:
         return PixelImage(shape, generator, device)
     if kind == FOURIER:
         return FourierImage(shape, generator, device)
-    raise ValueError(f"parametrisation must be one of {', '.join(PARAMETRISATIONS)}, not {kind!r}")
+    if kind == OBJECT:
+        return ObjectImage(shape, generator, device)
+    raise ValueError(f"parametrisation must be one of {', '.join(WITH_OBJECT)}, not {kind!r}")
 
 
 def spectrum_frequencies(h: int, w: int) -> np.ndarray:

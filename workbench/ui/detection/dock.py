@@ -170,6 +170,8 @@ class DetectionPanel(Panel):
             return f"{r.name} {r.score:.3f} [{box_text(r.box)}]"
         if role == "proposals" and index < len(shown.proposals):
             j = shown.proposals[index]
+            if d.proposal_words[0] == "rank":   # proposals from the image alone, stored best first
+                return f"proposal {j}: rank {j + 1} of {len(d.proposals)} [{box_text(d.proposals[j])}]"
             return f"proposal {j}: objectness {d.proposal_scores[j]:.3f} [{box_text(d.proposals[j])}]"
         if role == "pre-nms" and index < len(shown.pre_nms):
             j = shown.pre_nms[index]
@@ -305,6 +307,8 @@ class DetectionPanel(Panel):
             self.top_k.setRange(1, max(1, len(d.proposals)))
         self.top_k_label.setText(f"top {self.top_k.value()}")
         self.proposals.setEnabled(len(d.proposals) > 0)
+        self.proposal_legend.words = d.proposal_words
+        self.proposals.setChecked(self.proposals.isChecked() or (len(d.proposals) > 0 and not len(d.pre_boxes)))
         self.iou.setEnabled(len(d.pre_boxes) > 0)
         self.redraw()
 
@@ -357,6 +361,10 @@ class DetectionPanel(Panel):
             self.summary.setText("Run to detect" if ready else "Load a detector and an image, then Run")
             return
         c, d = self.shown.counts, self.display
+        if d.proposal_words[0] == "rank":   # proposals from the image alone: no model ran, nothing detected
+            shown = f", the first {len(self.shown.proposals)} shown" if len(self.shown.proposals) else ""
+            self.summary.setText(f"{d.result.architecture} {d.time_ms:.0f} ms · {c.proposals} proposals{shown}")
+            return
         candidates = "object queries" if d.is_set_prediction else "before NMS"
         steps = ([f"{c.proposals} proposals"] if c.proposals else []) + (
             [f"{c.pre_nms} {candidates}"] if c.pre_nms else [])
