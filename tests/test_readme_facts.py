@@ -215,3 +215,15 @@ def test_the_files_and_folders_the_readme_names_exist():
     assert shipped
     for name in re.findall(r"`(\w+)`", shipped.group(1)):
         assert (ROOT / "plugins" / name).exists() or (ROOT / "plugins" / f"{name}.py").exists(), name
+
+
+def test_the_detector_comparison_states_each_cards_map():
+    text = section("Detection and segmentation")
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\|\s*`zoo:([\w-]+)`\s*\|[^|]*\|\s*([\d.]+\s*\|\s*[\d.]+)\s*\|",
+                                                        text, re.M)}
+    detectors = {p.stem for p in CARDS.glob("*.json") if card(p.stem).get("task") == "detect"}
+    assert set(rows) == detectors
+    for name, cells in rows.items():
+        at_50, at_50_95 = (c.strip() for c in cells.split("|"))
+        metrics = card(name)["metrics"]
+        assert close(at_50, metrics["map_50"]) and close(at_50_95, metrics["map_50_95"]), name

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-COMMANDS = ("models", "methods", "run", "train")
+COMMANDS = ("models", "methods", "run", "train", "ganlab")
 DEBUG_ENV = "WORKBENCH_DEBUG"
 FAILED, INTERRUPTED, BROKEN_PIPE = 2, 130, 1
 
@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--task", help="only methods for this task (classify, detect, segment, ...)")
     r = sub.add_parser("run", help="run a method and write its figure and arrays")
     r.add_argument("method")
-    r.add_argument("--model", required=True, help="zoo:NAME, torchvision:NAME[?weights=...], file:PATH")
+    r.add_argument("--model", help="zoo:NAME, torchvision:NAME[?weights=...], file:PATH "
+                                   "(optional for a method with a default model, such as style)")
     r.add_argument("--image", help="an image path or sample:NAME")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="K=V", help="a method parameter")
     r.add_argument("--target", help="class index or name (default: the top prediction)")
@@ -56,16 +57,26 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--minutes", type=float, help="detectors: wall-clock budget of this run (resume later)")
     t.add_argument("--until", type=int, help="detectors: stop after this step (resume later)")
     t.add_argument("--rescore", action="store_true", help="generative models, detectors: only measure the card metrics again")
+    g = sub.add_parser("ganlab", help="train the GAN lab headless: a preset's scenario, its figure and curves")
+    g.add_argument("--preset", help="a scenario (default: the lab's default setting); see --list")
+    g.add_argument("--list", action="store_true", help="list the presets and exit")
+    g.add_argument("--steps", type=int, help="training steps (default: the preset's own count, else 2500)")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--out", help="the lab's figure (.png, .svg or .pdf)")
+    g.add_argument("--npz", help="the curves (losses, G's gradient norm, divergences) and last frame (.npz)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    parser = _parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    if args.command == "run" and not args.model and not _has_default_model(args.method):
+        parser.error("the following arguments are required: --model")
     try:
         with warnings.catch_warnings():
             if not os.environ.get(DEBUG_ENV):
                 warnings.showwarning = _one_line_warning(args.command)
-            code = {"models": _models, "methods": _methods, "run": _run, "train": _train}[args.command](args)
+            code = {"models": _models, "methods": _methods, "run": _run, "train": _train, "ganlab": _ganlab}[args.command](args)
         sys.stdout.flush()      # a closed pipe shows here, not at exit
         return code
     except KeyboardInterrupt:
@@ -81,6 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"workbench {args.command}: {error_message(exc)}", file=sys.stderr)
         return FAILED
+
+
+def _has_default_model(method: str) -> bool:
+    from workbench.plugins import default_registry
+    registry = default_registry()
+    return method in registry and registry.get(method).default_model is not None
 
 
 def _one_line_warning(command: str) -> Callable[..., None]:
@@ -143,7 +160,7 @@ def _run(args) -> int:
     from workbench import api
     outputs, params = check_outputs(args), parse_sets(args.sets)    # before anything is computed
     image = api.load_image(args.image) if args.image else None
-    model = api.load_model(args.model, trust_pickle=args.trust)
+    model = api.load_model(args.model, trust_pickle=args.trust) if args.model else None   # None: the method's default
     with progress_bar(args.method, quiet=args.quiet) as on_progress:
         result = api.run(args.method, model, image, target=args.target, device=args.device,
                          on_progress=on_progress, params=params)
@@ -213,7 +230,7 @@ def _input_files(args) -> list[tuple[str, str]]:
     found = []
     if args.image and not args.image.lower().startswith("sample:"):
         found.append(("--image", args.image))
-    source, _, query = args.model.partition("?")
+    source, _, query = (args.model or "").partition("?")
     if source.lower().startswith("file:"):
         found.append(("--model", source[len("file:"):]))
     for option in query.split("&"):
@@ -287,4 +304,29 @@ def _train(args) -> int:
     options = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) not in (None, False)}
     card = train(args.name, Path(args.out_dir) if args.out_dir else None, **options)
     print(json.dumps((card or {}).get("metrics", {}), indent=1))
+    return 0
+
+
+def _ganlab(args) -> int:
+    from workbench.core.ganlab.headless import run_lab, save_lab_npz
+    from workbench.core.ganlab.presets import PRESETS
+    if args.list:
+        for p in PRESETS.values():
+            print(f"{p.name:<20} {p.steps:>5} steps  {p.description}")
+        return 0
+    for path, kinds in ((args.out, (".png", ".svg", ".pdf")), (args.npz, (".npz",))):
+        if path and Path(path).suffix.lower() not in kinds:
+            raise ValueError(f"{path}: expected one of {', '.join(kinds)}")
+    snap, notes = run_lab(args.preset, args.steps, args.seed)
+    for note in notes:
+        print(f"workbench ganlab: warning: {note}", file=sys.stderr)
+    m = snap.metrics
+    print(f"step {snap.step}: modes {m.modes_text()}, KL {m.kl:.3f}, JS {m.js:.3f}, TV {m.tv:.3f}, "
+          f"median G gradient {snap.g_grad[-1] if len(snap.g_grad) else float('nan'):.3g}, "
+          f"D Lipschitz {snap.lipschitz.constant:.3g}")
+    if args.npz:
+        print(save_lab_npz(snap, args.npz))
+    if args.out:
+        from workbench.figure.ganlab import export_lab
+        print(export_lab(snap, args.out, 1.0, f"step {snap.step}\nmodes {m.modes_text()}\nJS {m.js:.3f}"))
     return 0

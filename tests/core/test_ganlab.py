@@ -8,6 +8,7 @@ import torch
 from workbench.core.ganlab import (DEFAULT_BUDGET, LOSS_LABELS, GanLab, LabConfig, LabSession, lab_curves, losses,
                                    metrics, toy, train_steps)
 from workbench.core.ganlab.history import DivergenceHistory, LossHistory
+from workbench.core.ganlab.presets import PRESETS
 from workbench.core.ganlab.snapshot import arrow_segments
 
 
@@ -360,7 +361,9 @@ def test_the_package_names_its_settings_without_importing_torch():
     import subprocess
     import sys
     code = ("import sys; import workbench.core.ganlab as g; g.LabSession(); "
-            "print(sorted(g.LOSS_LABELS) == sorted(['minimax', 'nonsaturating', 'lsgan', 'hinge', 'wgan-gp']), "
+            "import workbench.core.ganlab.presets; "
+            "print(sorted(g.LOSS_LABELS) == sorted(['minimax', 'nonsaturating', 'lsgan', 'hinge', 'wgan-gp', "
+            "'wgan-clip', 'fgan-kl', 'fgan-reverse-kl', 'fgan-js', 'fgan-pearson', 'fgan-hellinger', 'fgan-tv']), "
             "'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
@@ -369,7 +372,12 @@ def test_the_package_names_its_settings_without_importing_torch():
 
 # -- training outcomes (the slow ones: about 25 s each on a busy 2-core machine) -------------
 
-COLLAPSING = LabConfig(spectral_norm=False, lr_d=2e-4, lr_g=5e-3)   # G outruns an unnormalised D
+COLLAPSING = PRESETS["mode-collapse"].config     # G outruns an unnormalised D
+
+
+def test_the_collapse_presets_are_the_settings_tested_here():
+    assert PRESETS["mode-collapse-cured"].config == LabConfig()
+    assert PRESETS["mode-collapse"].steps == PRESETS["mode-collapse-cured"].steps == DEFAULT_BUDGET
 
 
 def test_default_setting_covers_all_eight_ring_modes_within_the_default_budget():

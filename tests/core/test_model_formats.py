@@ -27,9 +27,10 @@ from workbench.core.sources import ModelLoadError, load_model
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning")
 SIDE = 16
 LABELS = ["a", "b", "c"]
-HOOK_METHODS = ("gradcam", "gradcam-pp", "scorecam", "activations", "dream", "invert")
-# DeepDream runs the model at every octave's own size, which a .pt2 program exported at one size refuses
-FIXED_SIZE_REFUSED = {"pt2": ("dream",)}
+HOOK_METHODS = ("gradcam", "gradcam-pp", "scorecam", "activations", "dream", "invert", "style")
+# DeepDream (every octave's size) and style transfer (its working size) run the model at sizes a .pt2
+# program exported at one size refuses
+FIXED_SIZE_REFUSED = {"pt2": ("dream", "style")}
 
 
 class FixedNet(nn.Module):

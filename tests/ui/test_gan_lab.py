@@ -224,3 +224,68 @@ def test_lab_figure_fills_its_axes_without_any_widget(tmp_path, qapp):
     values = np.concatenate([snap.d_loss, snap.g_loss])
     span = values.max() - values.min()
     assert y0 < values.min() and y1 > values.max() and (y1 - y0) <= 1.1 * span
+
+
+# -- theory views and presets ----------------------------------------------------------------
+
+def test_preset_loads_its_settings_runs_to_its_step_count_and_shows_the_gradient_gap(qtbot, panel):
+    from workbench.core.ganlab.presets import PRESETS
+    c, plots = panel.controls, panel.plots
+    preset = PRESETS["vanishing-gradients"]
+    c.steps_per_frame.setValue(100)
+    c.preset.setCurrentIndex(c.preset.findData("vanishing-gradients"))
+    c.preset.activated.emit(c.preset.currentIndex())
+    qtbot.waitUntil(lambda: not panel.is_running and not panel.in_flight and panel.snapshot.step == preset.steps,
+                    timeout=60000)
+    assert panel.lab.steps == preset.steps and panel.config == preset.config
+    assert c.loss.currentData() == "minimax" and not c.spectral.isChecked()
+    assert "minimax" in c.preset_text.text() and "300 steps" in c.preset_text.text()
+    steps, norms = plots.grad_curve.xData, plots.grad_curve.yData     # getData gives log10 on a log axis
+    assert len(steps) == preset.steps and norms[-1] < 1e-4 < norms[0]       # vanished on a log axis
+    assert plots.grad_plot.plotItem.ctrl.logYCheck.isChecked()
+    same_d = panel.snapshot.same_d
+    assert same_d["nonsaturating"] / same_d["minimax"] > 1e4
+    assert "Non-saturating / minimax" in plots.saturation.readout.text()
+    x, y = plots.saturation.curves["minimax"].getData()
+    assert len(x) > 100
+    sx, _ = plots.saturation.samples.getData()
+    assert len(sx) == len(panel.snapshot.fake) and sx.max() < 0.05           # D rejects every sample
+    # fixed arrows are as short as the gradient; rescaling per frame makes them long again
+    arrows = plots.arrow_item.getData()
+    fixed_len = np.abs(np.diff(arrows[0][:2])).max() if len(arrows[0]) else 0.0
+    c.arrow_scale.setCurrentIndex(c.arrow_scale.findData(""))
+    rel = plots.arrow_item.getData()
+    assert plots.arrow_scale is None and np.hypot(*np.diff(np.stack(rel)[:, :2])).item() > 100 * fixed_len
+    assert "rescaled per frame" in plots.key_text.toPlainText()
+
+
+def test_wgan_gp_turns_spectral_norm_off_and_warns_when_it_is_turned_back_on(qtbot, panel):
+    c = panel.controls
+    assert c.spectral.isChecked() and not c.warning.isVisibleTo(panel)
+    frame(qtbot, panel, lambda: c.loss.setCurrentIndex(c.loss.findData("wgan-gp")))
+    assert not c.spectral.isChecked() and not panel.lab.config.spectral_norm
+    assert not c.warning.isVisibleTo(panel)
+    frame(qtbot, panel, lambda: c.spectral.setChecked(True))
+    assert c.warning.isVisibleTo(panel) and "diverge" in c.warning.text()
+    lip = panel.snapshot.lipschitz
+    np.testing.assert_allclose(lip.layer_norms, 1.0, atol=0.03)
+    assert "Lipschitz constant" in panel.plots.lipschitz.readout.text()
+
+
+def test_an_f_gan_reads_out_its_bound_beside_the_measured_divergences(qtbot, panel):
+    c = panel.controls
+    frame(qtbot, panel, lambda: c.loss.setCurrentIndex(c.loss.findData("fgan-kl")))
+    assert frame(qtbot, panel, c.step_button.click) == 1
+    snap = panel.snapshot
+    assert snap.f_label == "KL(P || Q)" and np.isfinite(snap.f_bound)
+    assert f"D's bound   {snap.f_bound:.3f}  (KL(P || Q))" in c.readout.text() and "KL(real|G)" in c.readout.text()
+    assert "fgan-kl" not in panel.plots.saturation.curves          # no D(G(z)) axis for an f-GAN
+
+
+def test_the_surface_combo_shows_the_optimal_discriminator(qtbot, panel):
+    c, plots = panel.controls, panel.plots
+    c.surface.setCurrentIndex(c.surface.findData("optimal"))
+    np.testing.assert_array_equal(plots.surface_item.image, panel.snapshot.optimal_d)
+    assert plots.surface_item.levels == pytest.approx((0, 1)) and "D*(x)" in plots.plot.plotItem.titleLabel.text
+    c.surface.setCurrentIndex(c.surface.findData("learned"))
+    np.testing.assert_array_equal(plots.surface_item.image, panel.snapshot.surface)

@@ -125,3 +125,18 @@ def test_the_sppnet_view_draws_each_levels_bins_over_the_window():
         expected = F.adaptive_max_pool2d(cells, n).reshape(len(fmap), -1).numpy()
         assert np.allclose(result.levels_pooled[:, result.bin_levels == n], expected, atol=1e-5)
     assert np.allclose(result.pooled, F.adaptive_max_pool2d(cells, 4).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["shapes-rcnn", "shapes-sppnet"])
+def test_detect_captures_every_stage_of_a_region_classifier(name):
+    from workbench import api
+    from workbench.core.samples import sample_image
+    model = api.load_model(f"zoo:{name}")
+    result = api.run("detect", model, sample_image("scene-1"))
+    x = model.preprocess(sample_image("scene-1"))
+    assert result.architecture == "region classifier"
+    assert np.allclose(result.proposals, model.module.proposals(x[0]).numpy())
+    assert np.all(np.diff(result.proposal_scores) <= 0)           # ranked, best first
+    assert len(result.pre_nms_boxes) >= len(result.boxes) > 0
+    nearest = np.abs(result.boxes[:, None] - result.pre_nms_boxes[None]).max(-1).min(1)
+    assert nearest.max() < 1e-4                                     # every final box is a candidate

@@ -27,7 +27,7 @@ from torch import nn
 
 from workbench.core.geometry import Geometry
 from workbench.core.hooks import capture_outputs
-from workbench.core.model_traits import has_object_queries
+from workbench.core.model_traits import has_object_queries, is_region_classifier
 from workbench.core.results.detections import DetectionPipeline, PipelineStages, empty_boxes
 
 # detections_per_img while collecting candidates: high enough never to cut any
@@ -105,6 +105,9 @@ def capture_pipeline(model: nn.Module, x: torch.Tensor, score_threshold: float |
                 return _one_stage(model, x)
         if has_object_queries(model) and hasattr(model, "detections"):
             return _set_prediction(model, x, score_threshold)
+        if is_region_classifier(model):
+            with _overridden(model, score_thresh=score_threshold, detections_per_img=max_detections):
+                return _region_classifier(model, x)
         start = time.perf_counter()
         out = model([x[0]])
         elapsed = (time.perf_counter() - start) * 1000
@@ -181,6 +184,26 @@ def _one_stage(model: nn.Module, x: torch.Tensor) -> ModelSpacePipeline:
                   nms_threshold=float(model.nms_thresh), max_detections=int(model.detections_per_img),
                   architecture="one-stage",
                   notes=[f"{type(model).__name__} is one-stage: no region proposals"])
+
+
+def _region_classifier(model: nn.Module, x: torch.Tensor) -> ModelSpacePipeline:
+    """R-CNN and SPPNet: selective-search proposals (ranked: they carry no objectness), every
+    proposal's class-specific boxes before NMS, and the final detections."""
+    from workbench.core.results.proposals import rank_scores
+    start = time.perf_counter()
+    proposals = model.proposals(x[0])
+    final = model.detect(x[0], proposals)
+    elapsed = (time.perf_counter() - start) * 1000
+    with _overridden(model, nms_thresh=NMS_OFF, detections_per_img=NO_LIMIT):
+        candidates = model.detect(x[0], proposals)
+    return _final(final, elapsed, proposals=_np(proposals, np.float32), proposal_scores=rank_scores(len(proposals)),
+                  pre_nms_boxes=_np(candidates["boxes"], np.float32),
+                  pre_nms_scores=_np(candidates["scores"], np.float32),
+                  pre_nms_labels=_np(candidates["labels"], np.int64),
+                  nms_threshold=float(model.nms_thresh), max_detections=int(model.detections_per_img),
+                  architecture="region classifier",
+                  notes=[f"{type(model).__name__} classifies selective-search proposals, coloured by rank "
+                         f"(they carry no objectness)"])
 
 
 def _set_prediction(model: nn.Module, x: torch.Tensor, score_threshold: float | None) -> ModelSpacePipeline:

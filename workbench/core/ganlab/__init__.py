@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 from workbench.core.ganlab.config import LOSS_LABELS, LabConfig
+from workbench.core.ganlab.presets import PRESETS, Preset
 from workbench.core.ganlab.session import LabSession, lab_curves, train_steps
 from workbench.core.ganlab.snapshot import Snapshot
 from workbench.core.ganlab.toy import BUILTIN as DISTRIBUTIONS
@@ -17,7 +18,7 @@ from workbench.core.ganlab.toy import BUILTIN as DISTRIBUTIONS
 _LAZY = {"GanLab": "trainer", "DEFAULT_BUDGET": "trainer", "LOSSES": "losses", "Metrics": "metrics"}
 
 __all__ = ["DEFAULT_BUDGET", "DISTRIBUTIONS", "GanLab", "LOSSES", "LOSS_LABELS", "LabConfig", "LabSession",
-           "Metrics", "Snapshot", "lab_curves", "train_steps"]
+           "Metrics", "PRESETS", "Preset", "Snapshot", "lab_curves", "train_steps"]
 
 
 def __getattr__(name: str) -> Any:

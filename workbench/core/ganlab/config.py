@@ -11,6 +11,14 @@ LOSS_LABELS: dict[str, str] = {
     "lsgan": "Least squares",
     "hinge": "Hinge",
     "wgan-gp": "WGAN-GP",
+    "wgan-clip": "WGAN, clipping",
+    # f-GAN with the named f-divergence (fgan.py)
+    "fgan-kl": "f-GAN: KL",
+    "fgan-reverse-kl": "f-GAN: reverse KL",
+    "fgan-js": "f-GAN: Jensen-Shannon",
+    "fgan-pearson": "f-GAN: Pearson chi2",
+    "fgan-hellinger": "f-GAN: Hellinger",
+    "fgan-tv": "f-GAN: total variation",
 }
 
 

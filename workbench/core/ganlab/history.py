@@ -9,28 +9,41 @@ DIVERGENCES = ("kl", "js", "tv", "modes_covered")
 
 
 class LossHistory:
+    """D loss, G loss and G's median gradient norm per step (NaN where not measured)."""
+
     def __init__(self) -> None:
-        self._data = np.empty((1024, 2), np.float64)
+        self._data = np.empty((1024, 3), np.float64)
         self._n = 0
 
     def __len__(self) -> int:
         return self._n
 
-    def append(self, d_loss: float, g_loss: float) -> None:
+    def append(self, d_loss: float, g_loss: float, g_grad: float = np.nan) -> None:
         if self._n == len(self._data):
             self._data = np.concatenate([self._data, np.empty_like(self._data)])
-        self._data[self._n] = d_loss, g_loss
+        self._data[self._n] = d_loss, g_loss, g_grad
         self._n += 1
+
+    def _blocks(self, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+        block = max(1, -(-self._n // max_points))
+        usable = self._n // block * block
+        steps = np.arange(usable // block) * block + (block + 1) / 2   # each block's mean step, from 1
+        return steps, self._data[:usable].reshape(-1, block, 3)
 
     def series(self, max_points: int = MAX_PLOT_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(step numbers, D losses, G losses); longer histories are averaged over equal blocks of
         steps so at most ``max_points`` remain (the last partial block is dropped)."""
-        data = self._data[: self._n]
-        block = max(1, -(-self._n // max_points))
-        usable = self._n // block * block
-        means = data[:usable].reshape(-1, block, 2).mean(1)
-        steps = np.arange(len(means)) * block + (block + 1) / 2   # each block's mean step, from 1
+        steps, blocks = self._blocks(max_points)
+        means = blocks[:, :, :2].mean(1)
         return steps, means[:, 0].copy(), means[:, 1].copy()
+
+    def grad_series(self, max_points: int = MAX_PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
+        """(step numbers, G's median per-point gradient norm); long histories thinned by the
+        geometric mean of each block, as the norms span decades and are drawn on a log axis."""
+        steps, blocks = self._blocks(max_points)
+        with np.errstate(divide="ignore"):
+            logs = np.log(np.maximum(blocks[:, :, 2], 1e-30))
+        return steps, np.exp(logs.mean(1))
 
 
 class DivergenceHistory:

@@ -11,6 +11,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from workbench.core.ganlab import fgan
 from workbench.core.ganlab.config import LOSS_LABELS
 
 Tensor = torch.Tensor
@@ -19,6 +20,8 @@ Tensor = torch.Tensor
 # critic step per G step the lab's WGAN-GP found no mode of the ring in 1500 steps, measured)
 GP_WEIGHT = 10.0
 CRITIC_STEPS = 5
+# WGAN as in Arjovsky et al. 2017: every critic weight clipped to [-0.01, 0.01] after each update
+CLIP = 0.01
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class GanLoss:
     gradient_penalty: float = 0.0
     boundary: float | None = 0.0       # the surface value between "real" and "fake"; None: no fixed one
     d_steps: int = 1                   # D updates per G update
+    weight_clip: float = 0.0           # > 0: clamp every D parameter to [-clip, clip] after its update
+    divergence: str = ""               # f-GAN: the f-divergence (fgan.F_DIVERGENCES) D's objective bounds
 
 
 def _bce_d(real: Tensor, fake: Tensor) -> Tensor:
@@ -53,7 +58,11 @@ LOSSES: dict[str, GanLoss] = {loss.name: loss for loss in (
             lambda real, fake: fake.mean() - real.mean(),
             lambda fake: -fake.mean(), gradient_penalty=GP_WEIGHT, d_steps=CRITIC_STEPS,
             boundary=None),   # a critic's offset is free
-)}
+    GanLoss("wgan-clip", LOSS_LABELS["wgan-clip"],
+            lambda real, fake: fake.mean() - real.mean(),
+            lambda fake: -fake.mean(), weight_clip=CLIP, d_steps=CRITIC_STEPS, boundary=None),
+) + tuple(GanLoss(f"fgan-{name}", LOSS_LABELS[f"fgan-{name}"], fgan.d_loss(div), fgan.g_loss(div),
+                  boundary=None, divergence=name) for name, div in fgan.F_DIVERGENCES.items())}
 
 
 def get(name: str) -> GanLoss:

@@ -83,7 +83,8 @@ def train_steps(jc: Any, session: LabSession, config: LabConfig, steps: int = 0,
 
 def lab_curves(snap: Snapshot) -> Curves:
     """The run's curves over one step axis: D and G losses (as the snapshot holds them, block
-    means on long runs) and the divergences measured so far; NaN where a series has no value."""
+    means on long runs), G's gradient norm and the divergences measured so far; NaN where a
+    series has no value."""
     x = np.union1d(np.asarray(snap.loss_steps, np.float64), np.asarray(snap.metric_steps, np.float64))
 
     def on_x(steps: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -92,6 +93,8 @@ def lab_curves(snap: Snapshot) -> Curves:
         return out
 
     series = {"d_loss": on_x(snap.loss_steps, snap.d_loss), "g_loss": on_x(snap.loss_steps, snap.g_loss)}
+    if len(snap.grad_steps):      # G's median per-point gradient norm
+        series["g_grad"] = on_x(snap.grad_steps, snap.g_grad)
     series.update({k: on_x(snap.metric_steps, v) for k, v in snap.divergence.items()})
     return Curves(method="ganlab", params=snap.config.as_dict(), title=f"GAN lab at step {snap.step}",
                   x=x, series=series)

@@ -11,17 +11,20 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from workbench.core.ganlab import losses, models, toy
+from workbench.core.ganlab import fgan, losses, models, toy
 from workbench.core.ganlab.config import LabConfig
+from workbench.core.ganlab.gradients import logit_gradient, same_d_gradients, saturation_curves
 from workbench.core.ganlab.history import LossHistory
-from workbench.core.ganlab.metrics import Metrics, density, measure
+from workbench.core.ganlab.lipschitz import lipschitz_readout
+from workbench.core.ganlab.metrics import BINS, Metrics, density, measure
 from workbench.core.ganlab.snapshot import Snapshot, surface_levels
 
 DEFAULT_BUDGET = 2500          # steps by which the default setting covers the ring's 8 modes
-SURFACE_SIZE = 64
+SURFACE_SIZE = BINS        # the surface's grid is the density estimates' (optimal_d relies on it)
 DISPLAY_POINTS = 512
 METRIC_POINTS = 10_000
 # settings that rebuild the networks (and restart at step 0) rather than apply live
+_SATURATION = saturation_curves()
 _STRUCTURAL = ("distribution", "points", "spectral_norm", "latent_dim", "hidden", "depth", "seed")
 
 
@@ -90,7 +93,7 @@ class GanLab:
     # -- training ---------------------------------------------------------------------------
 
     def step(self, n: int = 1, check: Callable[[], None] | None = None) -> None:
-        """n updates, each the loss's number of D steps (1, or 5 critic steps for WGAN-GP) then
+        """n updates, each the loss's number of D steps (1, or 5 critic steps for the WGANs) then
         one G step on the last D step's generated batch. ``check`` is called before each update
         (a cancel check may raise there)."""
         b = self.config.batch
@@ -102,8 +105,8 @@ class GanLab:
                     real = torch.from_numpy(self.toy.sample(b, self._rng)).to(self.device)
                     fake = self.g(self._latent(b, self._gen))
                     d_loss = self._d_step(real, fake.detach())
-                g_loss = self._g_step(fake)
-                self.history.append(d_loss, g_loss)
+                g_loss, g_grad = self._g_step(fake)
+                self.history.append(d_loss, g_loss, g_grad)
                 self.steps += 1
 
     def _d_step(self, real: torch.Tensor, fake: torch.Tensor) -> float:
@@ -115,18 +118,26 @@ class GanLab:
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
+        if self.loss.weight_clip:
+            with torch.no_grad():
+                for p in self._d_params:
+                    p.clamp_(-self.loss.weight_clip, self.loss.weight_clip)
         return loss.item()
 
-    def _g_step(self, fake: torch.Tensor) -> float:
+    def _g_step(self, fake: torch.Tensor) -> tuple[float, float]:
+        """G's update; returns its loss and the median over the batch of the per-point gradient
+        norm |d loss_G / d x| (the batch mean's gradient times the batch size)."""
         self._freeze_d(True)
         try:
+            fake.retain_grad()
             loss = self.loss.g_loss(self.d(fake))
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()
         finally:
             self._freeze_d(False)
-        return loss.item()
+        grad = torch.quantile(fake.grad.norm(dim=1) * len(fake), 0.5).item()     # as numpy.median
+        return loss.item(), grad
 
     def _freeze_d(self, frozen: bool) -> None:
         """No gradients for D's weights, and D in eval mode so that spectral norm reuses the D
@@ -151,27 +162,69 @@ class GanLab:
                 fake_t = self.g(self._z_display)
                 surface = self._surface()
             fake_t.requires_grad_(True)
-            g_loss = self.loss.g_loss(self.d(fake_t)) * len(fake_t)   # per point, not per batch
+            fake_out = self.d(fake_t).reshape(-1)
+            g_loss = self.loss.g_loss(fake_out) * len(fake_t)   # per point, not per batch
             (grad,) = torch.autograd.grad(g_loss, fake_t)
+            lipschitz = lipschitz_readout(self.d, self._surface_grid(), self._real_display,
+                                          fake_t.detach().cpu().numpy())
+            output_grad = logit_gradient(self.loss, fake_out).abs().cpu().numpy()
+            f_bound, f_label = self._f_bound(fake_out.detach())
+            same_d = same_d_gradients(self.d, fake_t.detach())
         finally:
             self.d.train()
         levels = surface_levels(surface, self.loss.boundary)
         label = "D(x) = P(real)" if self.loss.probabilistic else "D(x)"
         steps, d_hist, g_hist = self.history.series()
+        grad_steps, g_grad = self.history.grad_series()
+        metrics = self.metrics() if with_metrics else None
         return Snapshot(self.steps, self._real_display, fake_t.detach().cpu().numpy(),
                         (-grad).cpu().numpy(), surface, levels, label, self.toy.bounds,
-                        steps, d_hist, g_hist, self.metrics() if with_metrics else None, self.config)
+                        steps, d_hist, g_hist, metrics, self.config,
+                        grad_steps=grad_steps, g_grad=g_grad, fake_output=fake_out.detach().cpu().numpy(),
+                        lipschitz=lipschitz, fake_output_grad=output_grad, same_d=same_d,
+                        saturation=_SATURATION, f_bound=f_bound, f_label=f_label,
+                        optimal_d=self.optimal_d() if with_metrics else None)
 
-    def _surface(self, size: int = SURFACE_SIZE) -> np.ndarray:
+    def _f_bound(self, fake_out: torch.Tensor) -> tuple[float | None, str]:
+        """An f-GAN's bound E_P[g(D)] - E_Q[f*(g(D))] on the display points (None for other losses)."""
+        if not self.loss.divergence:
+            return None, ""
+        div = fgan.F_DIVERGENCES[self.loss.divergence]
+        with torch.no_grad():
+            real_out = self.d(torch.from_numpy(self._real_display).to(self.device)).reshape(-1)
+            return float(fgan.bound(div, real_out, fake_out)), div.label
+
+    def _surface_grid(self, size: int = SURFACE_SIZE) -> torch.Tensor:
+        """The view's size x size cell centres (as in metrics.density), rows along y."""
         x0, x1, y0, y1 = self.toy.bounds
-        xs = x0 + (np.arange(size) + 0.5) * (x1 - x0) / size     # bin centres, as in metrics.density
+        xs = x0 + (np.arange(size) + 0.5) * (x1 - x0) / size
         ys = y0 + (np.arange(size) + 0.5) * (y1 - y0) / size
         xx, yy = np.meshgrid(xs, ys)
-        grid = torch.from_numpy(np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)).to(self.device)
-        out = self.d(grid).reshape(size, size)
+        return torch.from_numpy(np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)).to(self.device)
+
+    def _surface(self, size: int = SURFACE_SIZE) -> np.ndarray:
+        out = self.d(self._surface_grid(size)).reshape(size, size)
         if self.loss.probabilistic:
             out = torch.sigmoid(out)
         return out.cpu().numpy()
+
+    def same_d_gradients(self) -> dict[str, float]:
+        """Median per-point G gradient norm each loss would give on the display samples with this D."""
+        with _one_cpu_thread(self.device):
+            self.d.eval()
+            try:
+                with torch.no_grad():
+                    fake = self.g(self._z_display)
+                return same_d_gradients(self.d, fake)
+            finally:
+                self.d.train()
+
+    def optimal_d(self) -> np.ndarray:
+        """D*(x) = p_r / (p_r + p_g) on the surface's grid, from the same density estimates as the
+        metrics (metrics.density: BINS x BINS cells over the view, which is the surface's grid)."""
+        p = self._real_density
+        q = density(self.generate(), self.toy.bounds)
+        return p / (p + q)
 
     def generate(self, n: int = METRIC_POINTS) -> np.ndarray:
         """n generated points from the fixed metric latents (fresh ones beyond those)."""

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from workbench.core.context import Context, Partial, Progress
 from workbench.core.optimize import objectives as O
 from workbench.core.optimize import settings as S
-from workbench.core.optimize.loop import NORMALISED, ascend
+from workbench.core.optimize.loop import NORMALISED, ascend, refusing_fixed_size
 from workbench.core.optimize.parametrisation import ModelInput, PixelImage
 from workbench.core.params import as_dict, param
 from workbench.core.registry import Method
@@ -73,9 +73,11 @@ def run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
         start = _resize(base, size)
         detail = _resize(detail, size)
         image = PixelImage(start.shape, gen, ctx.device, init=start + detail)
-        for snap in _fixed_size_said(ascend(h.module, image, objective, to_input, p.steps, p.step_size, regs, gen,
-                                            rule=NORMALISED, every=p.preview_every, check=ctx.cancel.check,
-                                            method="DeepDream"), h.id, sizes):
+        octaves = ", ".join(f"{oh}x{ow}" for oh, ow in sizes)
+        for snap in refusing_fixed_size(ascend(h.module, image, objective, to_input, p.steps, p.step_size, regs, gen,
+                                               rule=NORMALISED, every=p.preview_every, check=ctx.cancel.check,
+                                               method="DeepDream"),
+                                        f"DeepDream runs {h.id} at every octave's size ({octaves})"):
             done = octave * p.steps + snap.step
             yield Progress(done / total, f"dreaming {layer}: octave {octave + 1}/{len(sizes)}, step {snap.step}")
             dreamt = _resize(torch.from_numpy(snap.images).permute(0, 3, 1, 2), base.shape[-2:])
@@ -86,20 +88,6 @@ def run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
         curve += snap.curve
         detail = image.image().detach() - start
     return result
-
-
-def _fixed_size_said(steps: Iterator, model_id: str, sizes: list[tuple[int, int]]) -> Iterator:
-    """``steps`` as they are, except that a program exported for one input size (a .pt2 without
-    dynamic shapes) refusing an octave's size is said in the user's words."""
-    try:
-        yield from steps
-    except RuntimeError as exc:
-        if "dynamic_shapes" not in str(exc):
-            raise
-        octaves = ", ".join(f"{h}x{w}" for h, w in sizes)
-        raise ValueError(f"DeepDream runs {model_id} at every octave's size ({octaves}), but it was exported "
-                         f"for one input size only; export it with dynamic shapes, or load its weights with "
-                         f"their architecture") from None
 
 
 def _octave_sizes(size: tuple[int, int], octaves: int, ratio: float) -> list[tuple[int, int]]:

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from workbench.core.context import Context, Partial, Progress
+from workbench.core.hooks import require_forward_hooks
 from workbench.core.optimize import settings as S
-from workbench.core.optimize.loop import ascend
+from workbench.core.optimize.loop import ascend, refusing_fixed_size
 from workbench.core.optimize.parametrisation import ModelInput, PixelImage
 from workbench.core.optimize.probe import Probe
 from workbench.core.optimize.regularise import Regularisers
@@ -76,9 +77,15 @@ def layer_features(model, layers: list[str], x: torch.Tensor) -> dict[str, torch
 
 
 def run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
+    return (yield from refusing_fixed_size(_run(ctx, p), f"style transfer runs {ctx.handle.id} at the working "
+                                                         f"size ({p.size} px on the long side)"))
+
+
+def _run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
     h, device = ctx.handle, ctx.device
     if p.mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {p.mode!r}")
+    require_forward_hooks(h.module, "style transfer")
     weights = parse_weights(p.style_layers, h)
     content_layer = (resolve_layer(h, p.content_layer.strip(), "content layer") if p.content_layer.strip()
                      else default_content_layer(h))

@@ -102,3 +102,16 @@ def last(snapshots: Iterator[Snapshot]) -> Snapshot:
         pass
     assert final is not None
     return final
+
+
+def refusing_fixed_size(steps: Iterator, what: str) -> Iterator:
+    """``steps`` as they are (and their return value), except that a program exported for one input
+    size (a .pt2 without dynamic shapes) refusing another size is said in the user's words; ``what``
+    says at which sizes the method runs the model."""
+    try:
+        return (yield from steps)
+    except RuntimeError as exc:
+        if "dynamic_shapes" not in str(exc):
+            raise
+        raise ValueError(f"{what}, but it was exported for one input size only; export it with dynamic "
+                         f"shapes, or load its weights with their architecture") from None

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QWidget
 
 from workbench.core.atomic import atomic_open
 from workbench.core.ganlab import LabConfig, LabSession, Snapshot, lab_curves, train_steps
+from workbench.core.ganlab.presets import PRESETS
 from workbench.core.results import Curves
 from workbench.figure.ganlab import export_lab
 from workbench.ui.ganlab.controls import LabControls
@@ -52,6 +53,7 @@ class GanLabPanel(Panel):
         self._drawn: list[tuple[float, float]] = []
         self._running = False
         self._pending: tuple[int, bool] | None = None     # (steps, reset) to send when a frame lands
+        self._stop_at: int | None = None       # a preset's step count: Run pauses there
         self._rate: deque[tuple[float, int]] = deque()
         self.controls = LabControls(self.config)
         self.plots = LabPlots()
@@ -60,6 +62,9 @@ class GanLabPanel(Panel):
         layout.addWidget(self.plots, 1)
         c = self.controls
         c.settingsChanged.connect(self._settings_changed)
+        c.presetChosen.connect(self.run_preset)
+        c.arrowScaleChanged.connect(self.plots.set_arrow_scale)
+        c.surfaceChanged.connect(self.plots.set_optimal)
         c.clear_points.clicked.connect(self._clear_drawn)
         c.step_button.clicked.connect(self.step)
         c.run_button.clicked.connect(self.run)
@@ -68,6 +73,7 @@ class GanLabPanel(Panel):
         c.export_button.clicked.connect(self._ask_export)
         self.plots.clicked.connect(self._on_plot_click)
         c.set_running(False)
+        c.show_warnings(self.config)
 
     def bind(self, workspace, engine, canvas) -> None:
         self.engine = engine
@@ -100,6 +106,24 @@ class GanLabPanel(Panel):
 
     def pause(self) -> None:
         self._set_running(False)
+        self._stop_at = None
+
+    def run_preset(self, name: str) -> None:
+        """Load a preset's settings, start again from step 0 and run to its step count."""
+        preset = PRESETS[name]
+        self.pause()
+        self.controls.show_config(preset.config)
+        self.config = preset.config
+        self.controls.show_warnings(self.config)
+        self.reset()
+        self._stop_at = preset.steps
+        self._set_running(True)
+        self._request(self._frame_steps(0))
+
+    def _frame_steps(self, at: int) -> int:
+        """The next frame's steps from step ``at``: steps per frame, short of a preset's end."""
+        n = self.controls.steps_per_frame.value()
+        return n if self._stop_at is None else max(0, min(n, self._stop_at - at))
 
     def reset(self) -> None:
         self._rate.clear()
@@ -112,6 +136,7 @@ class GanLabPanel(Panel):
 
     def _settings_changed(self) -> None:
         self.config = self.controls.config(self.config, tuple(self._drawn))
+        self.controls.show_warnings(self.config)
         if not self._running:        # a running lab picks the settings up with its next frame
             self._request()
 
@@ -161,8 +186,17 @@ class GanLabPanel(Panel):
 
     def _on_done(self, snapshot: Snapshot) -> None:
         self.ticket = None
+        if self._running and self._stop_at is not None and snapshot.step >= self._stop_at \
+                and self._pending is None:
+            self.pause()                 # a preset's run is complete
         if self._running:
-            self._request(self.controls.steps_per_frame.value())   # train the next frame while this one draws
+            # train the next frame while this one draws (counting steps already asked for)
+            waiting = self._pending[0] if self._pending else 0
+            steps = self._frame_steps(snapshot.step + waiting)
+            if steps:
+                self._request(steps)
+            else:
+                self._send()
             self.show_snapshot(snapshot)
         else:
             self.show_snapshot(snapshot)
@@ -214,6 +248,8 @@ class GanLabPanel(Panel):
                       f"TV          {m.tv:.3f}", f"modes       {m.modes_text()}"]
             if m.high_quality is not None:
                 lines.append(f"near a mode {100 * m.high_quality:.0f}%")
+        if snap.f_bound is not None:     # the divergence an f-GAN's D estimates, beside the measured ones
+            lines.append(f"D's bound   {snap.f_bound:.3f}  ({snap.f_label})")
         return "\n".join(lines)
 
     # -- export -----------------------------------------------------------------------------
