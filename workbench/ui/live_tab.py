@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from workbench.ui.live_run import LiveRun
 from workbench.ui.panel import Panel
@@ -17,6 +17,26 @@ class LiveTab(Panel):
         self.engine: Any = None
         self.live = LiveRun(self)
         self.result: Any = None          # the result shown: the last preview or the finished run
+
+    def lay_out_with_controls(self, main: QWidget, below: QWidget) -> None:
+        """The layout and wiring of a tab driven by ``self.controls`` (Run, Stop, Export, a note): the
+        controls on the left; on the right ``self.status``, ``main`` and ``below`` it (a curve); each
+        preview and the final result shown by ``_show``, failures by ``_on_failed``."""
+        right = QVBoxLayout()
+        right.addWidget(self.status)
+        right.addWidget(main, 1)
+        right.addWidget(below)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.controls)
+        layout.addLayout(right, 1)
+        self.controls.run_button.clicked.connect(self.run)
+        self.controls.stop_button.clicked.connect(self.stop)
+        self.controls.export_button.clicked.connect(self._export_dialog)
+        self.live.partial.connect(self._show)
+        self.live.done.connect(self._show)
+        self.live.failed.connect(self._on_failed)
+        self.live.cancelled.connect(lambda: self._refresh(" · stopped"))
+        self.live.ended.connect(lambda: self.controls.set_running(False))
 
     @property
     def partials(self) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from workbench.core.optimize.picks import picked_channel
 from workbench.core.renderers import IMAGE
@@ -56,24 +56,9 @@ class FeaturesPanel(LiveTab):
         self.grid_view.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.curve_line = self.curve.plot([], [], pen=pg.mkPen((40, 110, 200), width=2))
-        right = QVBoxLayout()
-        right.addWidget(self.status)
-        right.addWidget(self.grid_view, 1)
-        right.addWidget(self.curve)
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.controls)
-        layout.addLayout(right, 1)
-
-        self.controls.run_button.clicked.connect(self.run)
-        self.controls.stop_button.clicked.connect(self.stop)
-        self.controls.export_button.clicked.connect(self._export_dialog)
+        self.lay_out_with_controls(self.grid_view, self.curve)
         self.controls.modeChanged.connect(lambda _mode: self._refresh())
         self.grid_view.tileClicked.connect(self.pick_tile)
-        self.live.partial.connect(self._show)
-        self.live.done.connect(self._show)
-        self.live.failed.connect(self._on_failed)
-        self.live.cancelled.connect(lambda: self._refresh(" · stopped"))
-        self.live.ended.connect(lambda: self.controls.set_running(False))
         self._refresh()
 
     def bind(self, workspace: Any, engine: Any, canvas: Any) -> None:

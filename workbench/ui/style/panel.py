@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QSizePolicy, QWidget
 
 from workbench.core.style.jobs import describe_extractor, extractor_choices, stylise_with
 from workbench.figure.style import CONTENT_COLOR, STYLE_COLOR, export_style
@@ -54,25 +54,10 @@ class StylePanel(LiveTab):
         self.curve.addLegend(offset=(-10, 10))
         self.style_line = self.curve.plot([], [], pen=pg.mkPen(STYLE_COLOR, width=2), name="Gram (style) loss")
         self.content_line = self.curve.plot([], [], pen=pg.mkPen(CONTENT_COLOR, width=2), name="content loss")
-        right = QVBoxLayout()
-        right.addWidget(self.status)
-        right.addWidget(self.preview, 1)
-        right.addWidget(self.curve)
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.controls)
-        layout.addLayout(right, 1)
-
-        self.controls.run_button.clicked.connect(self.run)
-        self.controls.stop_button.clicked.connect(self.stop)
-        self.controls.export_button.clicked.connect(self._export_dialog)
+        self.lay_out_with_controls(self.preview, self.curve)
         self.controls.openContent.connect(self._open_content)
         self.controls.extractorChanged.connect(self._describe)
         self.controls.mode_box.currentIndexChanged.connect(lambda _i: self._refresh())
-        self.live.partial.connect(self._show)
-        self.live.done.connect(self._show)
-        self.live.failed.connect(self._on_failed)
-        self.live.cancelled.connect(lambda: self._refresh(" · stopped"))
-        self.live.ended.connect(lambda: self.controls.set_running(False))
         self._refresh()
 
     def bind(self, workspace: Any, engine: Any, canvas: Any) -> None:
