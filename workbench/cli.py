@@ -51,8 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("name")
     t.add_argument("--out-dir", help="where to write NAME.safetensors and NAME.json (default: the bundled folder)")
     t.add_argument("--epochs", type=int, help="classifiers, generative models: epochs to train")
-    t.add_argument("--steps", type=int, help="segmenter: override the recipe's step count")
-    t.add_argument("--threads", type=int, help="detectors, segmenter: torch threads (results depend on it)")
+    t.add_argument("--steps", type=int, help="segmenter, captioner, textures-cnn, R-CNN/SPPNet: override the "
+                                             "recipe's step count")
+    t.add_argument("--threads", type=int, help="detectors, segmenter, captioner, textures-cnn: torch threads "
+                                               "(results depend on it)")
     t.add_argument("--checkpoints", help="detectors: folder of the resumable checkpoint NAME.pt")
     t.add_argument("--minutes", type=float, help="detectors: wall-clock budget of this run (resume later)")
     t.add_argument("--until", type=int, help="detectors: stop after this step (resume later)")
