@@ -140,3 +140,22 @@ def test_detect_captures_every_stage_of_a_region_classifier(name):
     assert len(result.pre_nms_boxes) >= len(result.boxes) > 0
     nearest = np.abs(result.boxes[:, None] - result.pre_nms_boxes[None]).max(-1).min(1)
     assert nearest.max() < 1e-4                                     # every final box is a candidate
+
+
+def test_a_click_chooses_the_region_under_it():
+    from workbench.core import runner
+    from workbench.core.methods.rcnn_regions import METHOD, Params
+    from workbench.core.samples import sample_image
+    assert Params.canvas_location == ("x", "y")
+    h = load_model("zoo:shapes-rcnn")
+    image = sample_image("scene-1")
+    by_index = runner.run_method(METHOD, runner.context(h, image), {"index": 1})
+    box = by_index.boxes[by_index.chosen]
+    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    clicked = runner.run_method(METHOD, runner.context(h, image), {"x": float(x), "y": float(y)})
+    chosen = clicked.boxes[clicked.chosen]
+    assert chosen[0] <= x <= chosen[2] and chosen[1] <= y <= chosen[3]
+    # off every detection: the best-ranked proposal holding the point
+    corner = runner.run_method(METHOD, runner.context(h, image), {"x": 1.0, "y": 1.0, "score_threshold": 0.99})
+    chosen = corner.boxes[corner.chosen]
+    assert chosen[0] <= 1 <= chosen[2] and chosen[1] <= 1 <= chosen[3]

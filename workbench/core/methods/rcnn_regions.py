@@ -4,12 +4,14 @@ R-CNN (``zoo:shapes-rcnn``): the crops it classifies, warped with their context 
 headed by the chosen region, then the proposals it scores highest, each titled with its best class
 and probability. SPPNet (``zoo:shapes-sppnet``): the chosen region's window on the conv map and the
 bins of each pyramid level over the image, with the max-pooled values of the strongest channels.
-The region is the proposal behind a final detection (``index``, highest score first) or, when
-``proposal`` is set, that proposal (best-ranked first).
+The region is the proposal behind a final detection (``index``, highest score first); when ``proposal``
+is set, that proposal (best-ranked first); when a click on the image set ``x`` and ``y``, the
+proposal behind the smallest detection there, else the best-ranked proposal there.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -26,8 +28,14 @@ from workbench.core.results.roi import RoiGrid
 from workbench.zoo.rcnn import CONTEXT
 
 
+NOWHERE = -1.0
+
+
 @dataclass
 class Params:
+    # the fields a click on the image sets, in image pixels (x, y)
+    canvas_location: ClassVar[tuple[str, str]] = ("x", "y")
+
     index: int = index_field()
     proposal: int = field(default=-1, metadata=param(
         "Proposal", range=(-1, 100_000), step=1, help="a proposal by rank instead of a detection's",
@@ -37,20 +45,42 @@ class Params:
     channels: int = field(default=8, metadata=param(
         "Channels", range=(1, 512), step=1, help="SPPNet: pooled channels shown, strongest first"))
     score_threshold: float = score_threshold_field()
+    x: float = field(default=NOWHERE, metadata=param(
+        "x", range=(-1.0, 100_000.0), step=1.0, at_minimum="the detection's",
+        help="image pixels; a click on the image sets x and y and chooses the region there"))
+    y: float = field(default=NOWHERE, metadata=param(
+        "y", range=(-1.0, 100_000.0), step=1.0, at_minimum="the detection's", help="image pixels"))
 
 
-def _chosen(run, p: Params) -> int:
+def _chosen(run, p: Params, to_image) -> int:
     n = len(run.proposals)
     if p.proposal >= 0:
         if p.proposal >= n:
             raise ValueError(f"proposal {p.proposal} does not exist: selective search found {n}")
         return int(p.proposal)
+    if p.x >= 0 and p.y >= 0:
+        return _at(run, p.x, p.y, to_image)
     found = len(run.detections["boxes"])
     if not 0 <= p.index < found:
         raise ValueError(f"detection {p.index} does not exist: the model found {found} scoring above "
                          f"{p.score_threshold}" if found else
                          f"the model found no detections scoring above {p.score_threshold}; choose a proposal")
     return int(run.detections["proposal_index"][p.index])
+
+
+def _at(run, x: float, y: float, to_image) -> int:
+    """The proposal behind the smallest detection holding (x, y), else the best-ranked proposal holding it."""
+    def holding(boxes: np.ndarray) -> np.ndarray:
+        return np.flatnonzero((boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3]))
+    found = to_image(run.detections["boxes"].cpu().numpy()) if len(run.detections["boxes"]) else np.zeros((0, 4))
+    hit = holding(found)
+    if len(hit):
+        area = (found[hit, 2] - found[hit, 0]) * (found[hit, 3] - found[hit, 1])
+        return int(run.detections["proposal_index"][int(hit[np.argmin(area)])])
+    hit = holding(to_image(run.proposals.cpu().numpy()))
+    if not len(hit):
+        raise ValueError(f"no proposal holds the point ({x:.0f}, {y:.0f}); click inside an object")
+    return int(hit[0])
 
 
 def _title(names: list[str], probs: torch.Tensor) -> tuple[int, str]:
@@ -64,11 +94,11 @@ def run(ctx: Context, p: Params):
     x = ctx.input_tensor()
     image_hw = tuple(ctx.image.shape[:2])
     regions = run_regions(h.module, x, p.score_threshold)
-    chosen = _chosen(regions, p)
 
     def to_image(b) -> np.ndarray:
         b = np.asarray(b, np.float64).reshape(-1, 4)
         return h.geometry.boxes_to_image(b, image_hw).astype(np.float32)
+    chosen = _chosen(regions, p, to_image)
 
     common = dict(method=METHOD.name, model=h.id, params=as_dict(p), input=x.detach().cpu().numpy())
     view = _crops if hasattr(h.module, "warp") else _pyramid
