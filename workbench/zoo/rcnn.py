@@ -145,12 +145,16 @@ class RegionDetector(nn.Module):
     def detect(self, image: torch.Tensor, boxes: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-class NMS over every proposal's class-specific boxes; ``proposal_index`` names the
         proposal each detection came from."""
-        probs, decoded = self.classify(image, boxes)
-        k = probs.shape[1]
+        return self.select(image, *self.classify(image, boxes))
+
+    def select(self, image: torch.Tensor, probs: torch.Tensor, decoded: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``detect``'s selection from regions already classified (``classify``'s output): the
+        score threshold, per-class NMS and the detection limit, as they are set now."""
+        n, k = probs.shape
         decoded = clip_boxes_to_image(decoded, tuple(image.shape[-2:]))
         scores, all_boxes = probs[:, 1:].reshape(-1), decoded[:, 1:].reshape(-1, 4)
-        labels = torch.arange(1, k, device=image.device).repeat(len(boxes))
-        index = torch.arange(len(boxes), device=image.device).repeat_interleave(k - 1)
+        labels = torch.arange(1, k, device=image.device).repeat(n)
+        index = torch.arange(n, device=image.device).repeat_interleave(k - 1)
         keep = scores > self.score_thresh
         keep &= torch.zeros_like(keep).index_fill_(0, remove_small_boxes(all_boxes, 1e-2), True)
         scores, all_boxes, labels, index = scores[keep], all_boxes[keep], labels[keep], index[keep]

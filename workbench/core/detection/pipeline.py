@@ -64,7 +64,7 @@ class ModelSpacePipeline(PipelineStages):
 
 
 @contextmanager
-def _overridden(obj: Any, **values: Any) -> Iterator[None]:
+def overridden(obj: Any, **values: Any) -> Iterator[None]:
     """Set attributes for the duration of the block (``None`` values are left alone)."""
     values = {k: v for k, v in values.items() if v is not None}
     old = {k: getattr(obj, k) for k in values}
@@ -97,16 +97,16 @@ def capture_pipeline(model: nn.Module, x: torch.Tensor, score_threshold: float |
     max_detections = max_detections or None
     with torch.no_grad():
         if is_two_stage(model):
-            with _overridden(model.roi_heads, score_thresh=score_threshold,
+            with overridden(model.roi_heads, score_thresh=score_threshold,
                              detections_per_img=max_detections):
                 return _two_stage(model, x)
         if is_one_stage(model):
-            with _overridden(model, score_thresh=score_threshold, detections_per_img=max_detections):
+            with overridden(model, score_thresh=score_threshold, detections_per_img=max_detections):
                 return _one_stage(model, x)
         if has_object_queries(model) and hasattr(model, "detections"):
             return _set_prediction(model, x, score_threshold)
         if is_region_classifier(model):
-            with _overridden(model, score_thresh=score_threshold, detections_per_img=max_detections):
+            with overridden(model, score_thresh=score_threshold, detections_per_img=max_detections):
                 return _region_classifier(model, x)
         start = time.perf_counter()
         out = model([x[0]])
@@ -147,7 +147,7 @@ def _two_stage(model: nn.Module, x: torch.Tensor) -> ModelSpacePipeline:
     elapsed = (time.perf_counter() - start) * 1000
 
     class_logits, box_regression = captured["box_predictor"]
-    with _overridden(roi, nms_thresh=NMS_OFF, detections_per_img=NO_LIMIT):
+    with overridden(roi, nms_thresh=NMS_OFF, detections_per_img=NO_LIMIT):
         (pre_boxes,), (pre_scores,), (pre_labels,) = roi.postprocess_detections(
             class_logits, box_regression, proposals, images.image_sizes)
     resized = images.image_sizes[0]
@@ -176,7 +176,7 @@ def _one_stage(model: nn.Module, x: torch.Tensor) -> ModelSpacePipeline:
     start = time.perf_counter()
     final = model([x[0]])[0]
     elapsed = (time.perf_counter() - start) * 1000
-    with _overridden(model, nms_thresh=NMS_OFF, detections_per_img=NO_LIMIT):
+    with overridden(model, nms_thresh=NMS_OFF, detections_per_img=NO_LIMIT):
         candidates = model([x[0]])[0]
     return _final(final, elapsed, pre_nms_boxes=_np(candidates["boxes"], np.float32),
                   pre_nms_scores=_np(candidates["scores"], np.float32),
@@ -192,10 +192,11 @@ def _region_classifier(model: nn.Module, x: torch.Tensor) -> ModelSpacePipeline:
     from workbench.core.results.proposals import rank_scores
     start = time.perf_counter()
     proposals = model.proposals(x[0])
-    final = model.detect(x[0], proposals)
+    classified = model.classify(x[0], proposals)
+    final = model.select(x[0], *classified)
     elapsed = (time.perf_counter() - start) * 1000
-    with _overridden(model, nms_thresh=NMS_OFF, detections_per_img=NO_LIMIT):
-        candidates = model.detect(x[0], proposals)
+    with overridden(model, nms_thresh=NMS_OFF, detections_per_img=NO_LIMIT):
+        candidates = model.select(x[0], *classified)
     return _final(final, elapsed, proposals=_np(proposals, np.float32), proposal_scores=rank_scores(len(proposals)),
                   pre_nms_boxes=_np(candidates["boxes"], np.float32),
                   pre_nms_scores=_np(candidates["scores"], np.float32),

@@ -69,7 +69,7 @@ def rpn_proposals(model: Any, x: Any, top_n: int) -> tuple[np.ndarray, np.ndarra
     import torch
     from torchvision.models.detection.transform import resize_boxes
 
-    from workbench.core.detection.pipeline import _overridden, _rpn_proposals, is_two_stage
+    from workbench.core.detection.pipeline import overridden, _rpn_proposals, is_two_stage
     if not is_two_stage(model):
         raise ValueError(f"{type(model).__name__} has no region proposal network")
     if top_n < 1:
@@ -77,7 +77,7 @@ def rpn_proposals(model: Any, x: Any, top_n: int) -> tuple[np.ndarray, np.ndarra
     rpn = model.rpn
     pre, post = dict(rpn._pre_nms_top_n), dict(rpn._post_nms_top_n)
     model.eval()
-    with torch.no_grad(), _overridden(rpn, _post_nms_top_n={**post, "testing": int(top_n)},
+    with torch.no_grad(), overridden(rpn, _post_nms_top_n={**post, "testing": int(top_n)},
                                       _pre_nms_top_n={**pre, "testing": max(int(pre["testing"]), int(top_n))}):
         images, _ = model.transform([x[0]])
         features = model.backbone(images.tensors)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from workbench.core.detection.pipeline import overridden
 from workbench.zoo.rcnn import bin_edges, context_windows, feature_windows, pyramid_pool
 
 
@@ -30,13 +31,9 @@ def run_regions(model, x: torch.Tensor, score_threshold: float) -> RegionRun:
     model.eval()
     proposals = model.proposals(x[0])
     start = time.perf_counter()
-    probs, _ = model.classify(x[0], proposals)
-    old = model.score_thresh
-    model.score_thresh = score_threshold
-    try:
-        detections = model.detect(x[0], proposals)
-    finally:
-        model.score_thresh = old
+    probs, decoded = model.classify(x[0], proposals)
+    with overridden(model, score_thresh=score_threshold):
+        detections = model.select(x[0], probs, decoded)
     return RegionRun(proposals, probs, detections, (time.perf_counter() - start) * 1000)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from workbench.core.context import Context
-from workbench.core.detection.pipeline import _overridden
+from workbench.core.detection.pipeline import overridden
 from workbench.core.detection.yolo_grid import cell_map
 from workbench.core.model_traits import has_yolo_grid
 from workbench.core.params import as_dict, param
@@ -42,7 +42,7 @@ def run(ctx: Context, p: Params) -> YoloGridResult:
     model = h.module
     x = ctx.input_tensor()
     model.eval()
-    with torch.no_grad(), _overridden(model, score_thresh=p.score_threshold):
+    with torch.no_grad(), overridden(model, score_thresh=p.score_threshold):
         grid = model.grid([x[0]])
         final = model.detections_from_grid(grid)[0]
     image_hw = tuple(ctx.image.shape[:2])
