@@ -10,7 +10,7 @@ from workbench.core.context import Cancelled, Progress
 from workbench.core.metrics import fid, inception_score, kid
 from workbench.core.results import Result
 
-__all__ = ["load_model", "load_image", "run", "fid", "kid", "inception_score"]
+__all__ = ["load_model", "load_image", "run", "batch", "fid", "kid", "inception_score"]
 
 
 def load_model(model_id: str, *, trust_pickle: bool = False):
@@ -61,6 +61,23 @@ def run(method: str, model: Any = None, image: np.ndarray | str | None = None, t
     with _clean_errors(f"{method} on {handle.id} failed", {"target": target, **params}):
         return run_method(method_obj, context(handle, image, device=chosen, target=index), params,
                           on_progress=on_progress)
+
+
+def batch(method: str, model: str, images: str, out: str | None = None, *, workers: int = 0,
+          address: str | None = None, target: int | str | None = None, device: str = "cpu",
+          on_progress: Callable[[Any], None] | None = None, **params: Any):
+    """Run ``method`` over every image of ``images`` (a folder, a glob, or ``dataset:digits`` /
+    ``dataset:shapes[:N]``) as ``workbench batch`` does; the index as a pyarrow Table (``.to_pandas()``
+    where pandas is installed), whose ``npz`` column is each result's path under ``out``: the batch
+    folder (a new temporary one when None); give the same one again to resume.
+    ``workers`` > 0 runs on a local Ray cluster; ``address`` joins a running one."""
+    import tempfile
+
+    from workbench.core.batch.run import run_batch
+    out = out or tempfile.mkdtemp(prefix="workbench-batch-")
+    with _clean_errors(f"batch {method} on {model} over {images}", params):
+        return run_batch(method, model, images, out, params, target=None if target is None else str(target),
+                         workers=workers, address=address, device=device, on_progress=on_progress)
 
 
 # what the workbench raises for bad input, with messages that name the file or parameter at fault

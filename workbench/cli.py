@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-COMMANDS = ("models", "methods", "run", "train", "ganlab")
+COMMANDS = ("models", "methods", "run", "train", "ganlab", "batch")
 DEBUG_ENV = "WORKBENCH_DEBUG"
 FAILED, INTERRUPTED, BROKEN_PIPE = 2, 130, 1
 
@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int)
     g.add_argument("--out", help="the lab's figure (.png, .svg or .pdf)")
     g.add_argument("--npz", help="the curves (losses, G's gradient norm, divergences) and last frame (.npz)")
+    from workbench import cli_batch
+    cli_batch.add_parser(sub)
     return p
 
 
@@ -78,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             if not os.environ.get(DEBUG_ENV):
                 warnings.showwarning = _one_line_warning(args.command)
-            code = {"models": _models, "methods": _methods, "run": _run, "train": _train, "ganlab": _ganlab}[args.command](args)
+            code = {"models": _models, "methods": _methods, "run": _run, "train": _train, "ganlab": _ganlab,
+                    "batch": _batch}[args.command](args)
         sys.stdout.flush()      # a closed pipe shows here, not at exit
         return code
     except KeyboardInterrupt:
@@ -94,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"workbench {args.command}: {error_message(exc)}", file=sys.stderr)
         return FAILED
+
+
+def _batch(args) -> int:
+    from workbench import cli_batch
+    return cli_batch.run(args)
 
 
 def _has_default_model(method: str) -> bool:

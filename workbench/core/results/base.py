@@ -6,6 +6,7 @@ result's own arrays from ``arrays()``.
 """
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,14 +39,41 @@ class Result:
         """What the npz's ``params`` holds: method, model, params, target and the like, as JSON."""
         return json.dumps(self.meta(), default=_json_default, indent=1)
 
-    def save_npz(self, path: str | Path) -> Path:
-        path = Path(path)
+    def npz_data(self) -> dict[str, np.ndarray]:
+        """What the npz holds, by name: the result's arrays, ``input`` and ``params``."""
         data = {k: np.asarray(v) for k, v in self.arrays().items()}
         data["input"] = np.zeros((0,), np.float32) if self.input is None else np.asarray(self.input)
         data["params"] = np.array(self.params_json())
+        return data
+
+    def npz_bytes(self) -> bytes:
+        """The npz file's bytes, as :meth:`save_npz` writes them (for a writer in another process)."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **self.npz_data())
+        return buffer.getvalue()
+
+    def save_npz(self, path: str | Path) -> Path:
+        path = Path(path)
         with atomic_open(path) as fh:   # a failed write leaves the previous file as it was
-            np.savez_compressed(fh, **data)
+            fh.write(self.npz_bytes())
         return path
+
+    def summary(self) -> dict[str, Any]:
+        """The result's scalar outputs by name (a batch's index columns): its plain-valued fields
+        beside the arrays and every single-number array."""
+        out: dict[str, Any] = {}
+        for key, value in self.meta().items():
+            if key not in ("kind", "method", "model", "title", "params") and _is_scalar(value):
+                out[key] = value
+        for key, value in self.arrays().items():
+            value = np.asarray(value)
+            if value.ndim == 0 and value.dtype.kind in "biuf":
+                out.setdefault(key, value.item())
+        return out
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is not None and isinstance(value, (bool, int, float, str, np.integer, np.floating))
 
 
 def _json_default(o: Any) -> Any:
@@ -152,6 +180,11 @@ class Detections(Result):
         if self.keypoint_scores is not None:
             out["keypoint_scores"] = self.keypoint_scores
         return out
+
+    def summary(self) -> dict[str, Any]:
+        scores = np.asarray(self.scores, np.float64)
+        return {**super().summary(), "detections": int(len(self.boxes)),
+                "top_score": float(scores.max()) if scores.size else float("nan")}
 
     def meta(self) -> dict[str, Any]:
         out = {**super().meta(), "stage": self.stage, "label_names": self.label_names}

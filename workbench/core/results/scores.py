@@ -23,3 +23,7 @@ class Scores(Result):
 
     def meta(self) -> dict[str, Any]:
         return {**super().meta(), "values": self.values, "references": self.references}
+
+    def summary(self) -> dict[str, Any]:
+        plain = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.values.items()}
+        return {**super().summary(), **{k: v for k, v in plain.items() if isinstance(v, (bool, int, float, str))}}
