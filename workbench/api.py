@@ -74,9 +74,11 @@ def batch(method: str, model: str, images: str, out: str | None = None, *, worke
     import tempfile
 
     from workbench.core.batch.run import run_batch
+    from workbench.plugins import default_registry
+    method_obj = default_registry().get(method)
     out = out or tempfile.mkdtemp(prefix="workbench-batch-")
     with _clean_errors(f"batch {method} on {model} over {images}", params):
-        return run_batch(method, model, images, out, params, target=None if target is None else str(target),
+        return run_batch(method_obj, model, images, out, params, target=None if target is None else str(target),
                          workers=workers, address=address, device=device, on_progress=on_progress)
 
 

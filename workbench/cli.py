@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _batch(args) -> int:
     from workbench import cli_batch
-    return cli_batch.run(args)
+    return cli_batch.run(args, parse_sets(args.sets), progress_bar=not args.quiet and _is_terminal(sys.stderr))
 
 
 def _has_default_model(method: str) -> bool:

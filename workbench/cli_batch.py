@@ -25,15 +25,16 @@ def add_parser(sub: Any) -> None:
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def run(args: Any) -> int:
-    from workbench.cli import _is_terminal, parse_sets
+def run(args: Any, params: dict[str, str], progress_bar: bool) -> int:
+    """The parsed ``batch`` command, its ``--set`` values, and whether to draw a progress bar."""
     from workbench.core.batch.run import run_batch
+    from workbench.plugins import default_registry
     if args.workers < 0:
         raise ValueError(f"--workers must be 0 (this process) or more, not {args.workers}")
-    params = parse_sets(args.sets)
-    bar = _Bar(enabled=not args.quiet and _is_terminal(sys.stderr))
+    method = default_registry().get(args.method)
+    bar = _Bar(enabled=progress_bar)
     try:
-        table = run_batch(args.method, args.model, args.images, args.out, params, target=args.target,
+        table = run_batch(method, args.model, args.images, args.out, params, target=args.target,
                           workers=args.workers, address=args.address, device=args.device,
                           retry_errors=args.retry_errors, on_progress=bar.update)
     except KeyboardInterrupt:

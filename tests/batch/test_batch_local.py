@@ -9,12 +9,17 @@ import pytest
 
 from workbench import api
 from workbench.core.batch import store as S
+from workbench.plugins import default_registry
 from workbench.core.batch.items import load_item_image, resolve_items
-from workbench.core.batch.run import read_index, run_batch
+from workbench.core.batch.run import read_index, run_batch as run_named
 from workbench.core.results.restore import load_result
 from workbench.zoo.shapes import render_shape
 
 MODEL = "zoo:shapes-cnn"
+
+
+def run_batch(method, *args, **kwargs):
+    return run_named(default_registry().get(method), *args, **kwargs)
 
 
 @pytest.fixture
@@ -113,6 +118,8 @@ def test_errors_stay_finished_unless_asked_and_other_settings_are_refused(folder
         run_batch("saliency", MODEL, str(folder), out, {"channels": "sum"})
     with pytest.raises(ValueError, match="unknown parameter"):
         run_batch("saliency", MODEL, str(folder), tmp_path / "new", {"x": 1})
+    with pytest.raises(ValueError, match="makes no use of an image"):
+        run_batch("filters", MODEL, str(folder), tmp_path / "new")
     with pytest.raises(KeyError, match="no method 'nope'"):
         run_batch("nope", MODEL, str(folder), tmp_path / "new")
     assert not (tmp_path / "new").exists()

@@ -11,9 +11,14 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from workbench.core.batch import store as S
-from workbench.core.batch.run import run_batch
+from workbench.plugins import default_registry
+from workbench.core.batch.run import run_batch as run_named
 
 MODEL = "zoo:shapes-cnn"
+
+
+def run_batch(method, *args, **kwargs):
+    return run_named(default_registry().get(method), *args, **kwargs)
 
 
 def npz_arrays(path):

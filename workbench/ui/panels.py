@@ -42,6 +42,7 @@ PANELS: list[str | Deferred] = [
     "workbench.ui.detection.dock:DetectionPanel",
     "workbench.ui.detection.region:RegionPanel",
     "workbench.ui.detection.segmentation_legend:SegmentationLegend",
+    "workbench.ui.batch.panel:BatchPanel",
 ]
 
 

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QG
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMainWindow, QTabWidget
 
 from workbench.ui import image_io, theme
+from workbench.ui.batch.dialog import run_batch_dialog
 from workbench.ui.canvas import Canvas
 from workbench.ui.export_dialog import ask_save_path
 from workbench.ui.first_steps import FirstStepsHint
@@ -275,6 +276,7 @@ class MainWindow(QMainWindow):
         self.images.attach_recent_menu(file.addMenu("Open &Recent"))
         self.images.attach_samples_menu(file.addMenu("&Samples"))
         _add(file, "Open &Model File…", lambda: self.panel("modelDock").open_file_dialog())
+        _add(file, "Open &Batch…", lambda: self.panel("batchDock").open_dialog())
         file.addSeparator()
         export = _add(file, "&Export Figure…", self.export_figure, QKeySequence.StandardKey.Save)
         export.setShortcuts([QKeySequence.StandardKey.Save, QKeySequence("Ctrl+E")])
@@ -306,6 +308,9 @@ class MainWindow(QMainWindow):
         run = bar.addMenu("&Run")
         _add(run, "&Run Method", lambda: self.panel("methodDock").request_run(), "Ctrl+R")
         _add(run, "&Cancel", lambda: self.engine.cancel(), "Esc")
+        run.addSeparator()
+        _add(run, "&Batch…", lambda: run_batch_dialog(self))
+        _add(run, "Cancel B&atch", lambda: self.panel("batchDock").cancel())
 
     def _restore(self) -> None:
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
@@ -348,6 +353,7 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.engine.cancel()
         self.engine.shutdown(2000)
+        self.panel("batchDock").shutdown()      # a running batch stops; the same run resumes it
         super().closeEvent(e)
 
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from workbench.core.batch.items import Item
 from workbench.core.batch.work import ItemRunner, Outcome
+
+if TYPE_CHECKING:
+    from workbench.core.registry import Method
 
 IN_FLIGHT = 2          # items queued on each actor
 MAX_ATTEMPTS = 3       # an item whose actors keep dying is given up after this many
@@ -27,7 +30,7 @@ class _Worker:
         return self.runner(item)
 
 
-def ray_outcomes(todo: list[Item], method: str, model: str, params: dict[str, Any], target: str | None,
+def ray_outcomes(todo: list[Item], method: "Method", model: str, params: dict[str, Any], target: str | None,
                  workers: int, address: str | None, device: str) -> Iterator[Outcome]:
     ray = _require_ray()
     started = not ray.is_initialized()

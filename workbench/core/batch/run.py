@@ -7,11 +7,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from workbench.core.batch.items import DATASET_PREFIX, Item, resolve_items
 from workbench.core.batch.store import ERROR, OK, BatchStore
 from workbench.core.batch.work import ItemRunner, Outcome
+
+if TYPE_CHECKING:
+    from workbench.core.registry import Method
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,12 @@ class BatchProgress:
         return ran / self.seconds if self.seconds > 0 else 0.0
 
 
-def run_batch(method: str, model: str, images: str, out: str | os.PathLike, params: dict[str, Any] | None = None,
+def run_batch(method: "Method", model: str, images: str, out: str | os.PathLike, params: dict[str, Any] | None = None,
               target: str | None = None, workers: int = 0, address: str | None = None, device: str = "cpu",
               retry_errors: bool = False, on_progress: Callable[[BatchProgress], None] | None = None,
               check: Callable[[], None] = lambda: None):
-    """Compute every item of ``images`` not yet in ``out``; the index as a pyarrow Table.
+    """Compute every item of ``images`` not yet in ``out`` with ``method`` (a registered Method); the
+    index as a pyarrow Table.
 
     ``workers`` 0 and no ``address``: here, one item after another. ``workers`` N: a local Ray cluster
     with N actors, each holding the model. ``address``: an existing Ray cluster (as many actors as
@@ -43,7 +47,7 @@ def run_batch(method: str, model: str, images: str, out: str | os.PathLike, para
     _check_method(method, params)
     items = resolve_items(images)
     store = BatchStore(out)
-    store.open({"method": method, "model": model, "params": params, "target": target,
+    store.open({"method": method.name, "model": model, "params": params, "target": target,
                 "images": _normalised(images)})
     rows = _recover(store, store.rows(), items)
     todo = [it for it in items if it.key not in rows or (retry_errors and rows[it.key]["status"] == ERROR)]
@@ -111,11 +115,13 @@ def _recover(store: BatchStore, rows: dict[str, dict], items: Iterable[Item]) ->
     return rows
 
 
-def _check_method(method: str, params: dict[str, Any]) -> None:
-    """The method exists and takes these params: checked once, before any item runs."""
+def _check_method(method: "Method", params: dict[str, Any]) -> None:
+    """The method takes these params: checked once, before any item runs."""
     from workbench.core.runner import make_params
-    from workbench.plugins import default_registry
-    make_params(default_registry().get(method), params)
+    if not method.needs_image:
+        raise ValueError(f"method {method.name!r} makes no use of an image: a batch over images would "
+                         "repeat one result")
+    make_params(method, params)
 
 
 def _plain_params(params: dict[str, Any] | None) -> dict[str, Any]:

@@ -7,10 +7,14 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.batch.items import Item, load_item_image
 from workbench.core.batch.store import ERROR, OK
+from workbench.core.failures import describe_failure
+
+if TYPE_CHECKING:
+    from workbench.core.registry import Method
 
 
 @dataclass
@@ -31,27 +35,32 @@ class Outcome:
 
 
 class ItemRunner:
-    """Holds the model; calling it with an item computes that item. A failure (an unreadable image, a
-    method's error) is an ``error`` outcome with its message, never an exception; Ctrl+C still stops."""
+    """Holds the model; calling it with an item computes that item as ``api.run`` would. A failure (an
+    unreadable image, a method's error) is an ``error`` outcome with its message, never an exception;
+    Ctrl+C still stops."""
 
-    def __init__(self, method: str, model: str, params: dict[str, Any], target: str | None = None,
+    def __init__(self, method: "Method", model: str, params: dict[str, Any], target: str | None = None,
                  device: str = "cpu", threads: int = 0):
-        from workbench import api
+        import torch
+
+        from workbench.core.devices import device_or_cpu
+        from workbench.core.sources import load_model
         if threads > 0:
-            import torch
             torch.set_num_threads(threads)
-        self.method, self.params, self.target, self.device = method, dict(params), target, device
-        self.handle = api.load_model(model)
+        self.method, self.params = method, dict(params)
+        self.device, _notice = device_or_cpu(device)
+        self.handle = load_model(model)
+        self.handle.to(self.device)
+        self.target = self.handle.class_index(target) if target is not None else None
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def __call__(self, item: Item) -> Outcome:
-        from workbench import api
-        from workbench.plugins import describe_failure
+        from workbench.core.runner import context, run_method
         start = time.perf_counter()
         try:
             image = load_item_image(item.source)
-            result = api.run(self.method, self.handle, image, target=self.target, device=self.device,
-                             params=self.params)
+            result = run_method(self.method, context(self.handle, image, device=self.device, target=self.target),
+                                self.params)
             return Outcome(item, OK, time.perf_counter() - start, self.worker, npz=result.npz_bytes(),
                            params_json=result.params_json(), summary=result.summary())
         except KeyboardInterrupt:

@@ -7,7 +7,9 @@ The npz holds the result's arrays under their field names and its other fields i
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+import pkgutil
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,10 @@ from workbench.core.results.base import Result
 
 
 def result_types() -> dict[str, type[Result]]:
-    """Every result type the workbench (and its plugins) can show, by kind: the most derived wins."""
-    from workbench.core.renderers import RENDERERS  # noqa: F401  (imports every result module)
+    """Every result type of the workbench (and of the plugins loaded), by kind: the most derived wins."""
+    import workbench.core.results as package
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
     found: dict[str, type[Result]] = {}
     pending = [Result]
     while pending:
