@@ -10,14 +10,12 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from workbench.core.embedding.dataset import IMAGE_SUFFIXES, SHAPES_FIRST_SEED
+from workbench.core.embedding.dataset import DATASET_PREFIX, IMAGE_SUFFIXES, SHAPES_FIRST_SEED, source_image
 
-DATASET_PREFIX = "dataset:"
 DATASETS = ("digits", "shapes")
 SHAPES_DEFAULT_COUNT = 2000
 
@@ -72,7 +70,8 @@ def _dataset_items(rest: str) -> list[Item]:
     if count < 0:
         raise ValueError(f"dataset:{rest}: the count must be 0 (all) or more")
     if name == "digits":
-        _images, labels = _digits()
+        from workbench.zoo import digits
+        labels = digits._raw()[1]
         n = len(labels) if count == 0 else min(count, len(labels))
         return [Item(f"digits-{i:04d}", f"{DATASET_PREFIX}digits#{i}", int(labels[i])) for i in range(n)]
     from workbench.zoo.shapes import render_shape
@@ -82,17 +81,7 @@ def _dataset_items(rest: str) -> list[Item]:
 
 def load_item_image(source: str) -> np.ndarray:
     """The RGB uint8 image of an item's source; ValueError (naming the file) when it cannot be read."""
-    if source.startswith(DATASET_PREFIX):
-        name, _, ident = source[len(DATASET_PREFIX):].partition("#")
-        if name == "digits":
-            images, _labels = _digits()
-            return np.repeat(np.asarray(images[int(ident)])[..., None], 3, axis=2)
-        if name == "shapes":
-            from workbench.zoo.shapes import render_shape
-            return render_shape(int(ident))[0]
-        raise ValueError(f"unknown dataset in {source!r}")
-    from workbench.core.images import load_image
-    return load_image(source)
+    return source_image(source)
 
 
 def label_names(spec: str, items: list[Item]) -> list[str]:
@@ -109,9 +98,3 @@ def label_names(spec: str, items: list[Item]) -> list[str]:
         if item.label >= 0:
             groups[item.label] = item.key.rsplit("/", 1)[0]
     return [groups.get(i, str(i)) for i in range(max(groups, default=-1) + 1)]
-
-
-@lru_cache(maxsize=1)
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from workbench.zoo import digits
-    return digits._raw()

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-DATASETS = ("digits", "shapes", "folder")
+DATASETS = ("digits", "shapes", "folder", "batch")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 SHAPES_FIRST_SEED = 2_000_000     # the shapes-cnn test split's first seed; more follow on from it
+DATASET_PREFIX = "dataset:"       # a source naming one image of a bundled set: dataset:digits#17, dataset:shapes#SEED
 
 
 @dataclass
@@ -22,7 +23,10 @@ class Dataset:
     label_names: list[str]
     ids: np.ndarray             # (N,) int64
     name: str
-    paths: list[str] | None = None   # for a folder: the file of each image
+    paths: list[str] | None = None   # for a folder: the file of each image; for a batch: each item's source
+    features: np.ndarray | None = None      # (N, D) computed already (a batch of feature vectors)
+    predictions: np.ndarray | None = None   # (N,) the model's classes for them, -1: none
+    layer: str = ""                         # where those features were read
 
     def __len__(self) -> int:
         return len(self.images)
@@ -36,7 +40,8 @@ def load_dataset(name: str, count: int = 0, folder: str = "") -> Dataset:
         return _shapes(count or 2000)
     if name == "folder":
         return _folder(folder, count)
-    raise ValueError(f"unknown dataset {name!r}; one of {', '.join(DATASETS)}")
+    raise ValueError(f"unknown dataset {name!r}; one of {', '.join(d for d in DATASETS if d != 'batch')}"
+                     + (" (a batch's features: core.batch.features.batch_dataset)" if name == "batch" else ""))
 
 
 def _digits(count: int) -> Dataset:
@@ -91,12 +96,22 @@ def item_image(dataset: str, item_id: int, path: str = "") -> tuple[np.ndarray, 
     if dataset == "shapes":
         from workbench.zoo.shapes import render_shape
         return render_shape(int(item_id))[0], f"shapes #{item_id}"
-    if dataset == "folder":
-        from workbench.core.images import load_image
+    if dataset in ("folder", "batch"):
         if not path:
-            raise ValueError(f"folder image #{item_id} has no file recorded")
-        return load_image(path), Path(path).name
+            raise ValueError(f"{dataset} image #{item_id} has no {'file' if dataset == 'folder' else 'source'} recorded")
+        return source_image(path), Path(path).name
     raise ValueError(f"unknown dataset {dataset!r}; one of {', '.join(DATASETS)}")
+
+
+def source_image(source: str) -> np.ndarray:
+    """The RGB uint8 image a source names: ``dataset:NAME#ID`` (an image of a bundled set) or a file."""
+    if source.startswith(DATASET_PREFIX):
+        name, _, ident = source[len(DATASET_PREFIX):].partition("#")
+        if name in ("digits", "shapes") and ident.lstrip("-").isdigit():
+            return item_image(name, int(ident))[0]
+        raise ValueError(f"{source!r} names no bundled image: dataset:digits#N or dataset:shapes#SEED")
+    from workbench.core.images import load_image
+    return load_image(source)
 
 
 def thumbnails(images: np.ndarray, side: int) -> np.ndarray:

@@ -11,6 +11,7 @@ from typing import Iterator
 
 import numpy as np
 
+from workbench.core.batch.features import batch_dataset
 from workbench.core.context import Context, Partial, Progress
 from workbench.core.embedding import dataset as D
 from workbench.core.embedding import project as P
@@ -27,8 +28,10 @@ FEATURES_SHARE = 0.3     # of the progress bar, for the forward passes
 class Params:
     dataset: str = field(default="digits", metadata=param(
         "Dataset", choices=D.DATASETS, help="digits: scikit-learn's 1,797; shapes: the shapes world from the "
-                                            "shapes-cnn test seeds on; folder: the images under Folder"))
-    folder: str = field(default="", metadata=param("Folder", help="dataset folder: subfolders name the labels"))
+                                            "shapes-cnn test seeds on; folder: the images under Folder; batch: "
+                                            "the vectors of a `workbench batch feature-vector` run in Folder"))
+    folder: str = field(default="", metadata=param(
+        "Folder", help="dataset folder: subfolders name the labels; dataset batch: the batch's folder"))
     count: int = field(default=0, metadata=param(
         "Images", range=(0, 1_000_000), step=500, at_minimum="all", help="how many (shapes: 0 gives 2,000)"))
     layer: str = field(default="", metadata=param(
@@ -48,13 +51,17 @@ def run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
     if p.projection == "umap":
         P.require_umap()           # before the forward passes, not after
     h = ctx.handle
-    layer = p.layer or PENULTIMATE
-    data = D.load_dataset(p.dataset, p.count, p.folder)
-    yield Progress(0.0, f"{len(data)} {data.name} images: features at {layer}")
-    feats = logits = None
-    for done, feats, logits in extract(h, data.images, layer, ctx.device, ctx.batch(256), ctx.cancel.check):
-        yield Progress(FEATURES_SHARE * done / len(data), f"features: {done}/{len(data)} images")
-    predictions = logits.argmax(1).astype(np.int64) if logits is not None else np.full(len(data), -1, np.int64)
+    data = batch_dataset(p.folder, p.count) if p.dataset == "batch" else D.load_dataset(p.dataset, p.count, p.folder)
+    if data.features is not None:       # a batch computed them
+        layer, feats = data.layer, data.features
+        predictions = data.predictions
+    else:
+        layer = p.layer or PENULTIMATE
+        yield Progress(0.0, f"{len(data)} {data.name} images: features at {layer}")
+        feats = logits = None
+        for done, feats, logits in extract(h, data.images, layer, ctx.device, ctx.batch(256), ctx.cancel.check):
+            yield Progress(FEATURES_SHARE * done / len(data), f"features: {done}/{len(data)} images")
+        predictions = logits.argmax(1).astype(np.int64) if logits is not None else np.full(len(data), -1, np.int64)
     side = 32 if len(data) <= 20_000 else 16      # 100,000 thumbnails at 32x32 would take 300 MB
     base = dict(method="embed", model=h.id, params={**as_dict(p), "layer": layer}, features=feats,
                 labels=data.labels, predictions=predictions, ids=np.asarray(data.ids, np.int64),
