@@ -363,7 +363,8 @@ def test_the_package_names_its_settings_without_importing_torch():
     code = ("import sys; import workbench.core.ganlab as g; g.LabSession(); "
             "import workbench.core.ganlab.presets; "
             "print(sorted(g.LOSS_LABELS) == sorted(['minimax', 'nonsaturating', 'lsgan', 'hinge', 'wgan-gp', "
-            "'wgan-clip', 'fgan-kl', 'fgan-reverse-kl', 'fgan-js', 'fgan-pearson', 'fgan-hellinger', 'fgan-tv']), "
+            "'wgan-clip', 'fgan-kl', 'fgan-reverse-kl', 'fgan-js', 'fgan-pearson', 'fgan-hellinger', 'fgan-tv', "
+            "'ebgan']), "
             "'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]

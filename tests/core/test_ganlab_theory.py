@@ -27,6 +27,7 @@ CLOSED_FORMS = {
     "fgan-pearson": lambda l: -torch.ones_like(l),              # g(v) = v
     "fgan-hellinger": lambda l: -torch.exp(-l),                 # g(v) = 1 - exp(-v)
     "fgan-tv": lambda l: -0.5 * (1 - torch.tanh(l) ** 2),       # g(v) = tanh(v) / 2
+    "ebgan": lambda l: torch.ones_like(l),                      # d/dE of E: G descends the energy
 }
 
 

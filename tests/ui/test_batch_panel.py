@@ -29,8 +29,9 @@ def test_an_opened_batch_lists_its_items_and_sorts_by_any_column(qtbot, bind, sa
     with qtbot.waitSignal(panel.open_folder(str(saliency_batch)).done, timeout=30000):
         pass
     model = panel.model
-    assert model.rowCount() == 6 and model.columns[:4] == ["key", "image", "label", "status"]
-    assert "target_label" in model.columns
+    assert model.rowCount() == 6 and model.columns[:2] == ["key", "status"]
+    assert model.columns[2:5] == ["target", "target_label", "signed"]       # the result's own columns next
+    assert model.columns[-6:] == ["label", "error", "seconds", "worker", "image", "npz"]
     assert panel.summary.text().startswith("saliency on zoo:shapes-cnn: 6 items, 0 failed")
     column = model.columns.index("target")
     panel.table.sortByColumn(column, Qt.SortOrder.DescendingOrder)

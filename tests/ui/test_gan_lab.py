@@ -238,6 +238,7 @@ def test_preset_loads_its_settings_runs_to_its_step_count_and_shows_the_gradient
     qtbot.waitUntil(lambda: not panel.is_running and not panel.in_flight and panel.snapshot.step == preset.steps,
                     timeout=60000)
     assert panel.lab.steps == preset.steps and panel.config == preset.config
+    assert panel.snapshot.metrics is not None and panel.metrics is panel.snapshot.metrics   # measured at its last step
     assert c.loss.currentData() == "minimax" and not c.spectral.isChecked()
     assert "minimax" in c.preset_text.text() and "300 steps" in c.preset_text.text()
     steps, norms = plots.grad_curve.xData, plots.grad_curve.yData     # getData gives log10 on a log axis
@@ -289,3 +290,34 @@ def test_the_surface_combo_shows_the_optimal_discriminator(qtbot, panel):
     assert plots.surface_item.levels == pytest.approx((0, 1)) and "D*(x)" in plots.plot.plotItem.titleLabel.text
     c.surface.setCurrentIndex(c.surface.findData("learned"))
     np.testing.assert_array_equal(plots.surface_item.image, panel.snapshot.surface)
+
+
+def test_ebgan_shows_its_margin_draws_the_energy_and_reads_out_its_tv_bound(qtbot, panel, tmp_path):
+    c, plots = panel.controls, panel.plots
+    assert not c.form.isRowVisible(c.margin) and not c.form.isRowVisible(c.pull_away)
+    frame(qtbot, panel, lambda: c.loss.setCurrentIndex(c.loss.findData("ebgan")))
+    assert c.form.isRowVisible(c.margin) and c.form.isRowVisible(c.pull_away)
+    assert not c.spectral.isChecked() and not c.warning.isVisibleTo(panel)
+    frame(qtbot, panel, lambda: c.margin.setValue(2.0))
+    assert frame(qtbot, panel, c.step_button.click) == 1
+    snap = panel.snapshot
+    assert panel.lab.loss.margin == 2.0 and snap.f_label == "TV >= 1 - L_D/m"
+    assert f"D's bound   {snap.f_bound:.3f}  (TV >= 1 - L_D/m)" in c.readout.text() and "TV  " in c.readout.text()
+    np.testing.assert_array_equal(plots.surface_item.image, snap.surface)
+    assert plots.surface_item.levels == pytest.approx((0, 2)) and plots.colorbar.levels == pytest.approx((0, 2))
+    assert "energy ||Dec(Enc(x)) - x||" in plots.plot.plotItem.titleLabel.text
+    assert len(plots.arrow_item.getData()[0]) > 0                      # arrows on the fixed scale
+    _, flat = plots.saturation.curves["ebgan"].getData()
+    np.testing.assert_allclose(flat, 0.0)                               # log10 of |dL_G/dD| = 1
+    assert "not compared on this D" in plots.saturation.readout.text()
+    assert len(plots.saturation.samples.getData()[0]) == 0              # an energy has no place on [0, 1]
+    assert "+ 1" in plots.lipschitz.readout.text()
+    c.surface.setCurrentIndex(c.surface.findData("optimal"))          # EBGAN's optimal energy, 0 to m
+    np.testing.assert_array_equal(plots.surface_item.image, snap.optimal_d)
+    assert plots.surface_item.levels == pytest.approx((0, 2)) and "optimal energy" in plots.plot.plotItem.titleLabel.text
+    c.surface.setCurrentIndex(c.surface.findData("learned"))
+    frame(qtbot, panel, lambda: c.spectral.setChecked(True))
+    assert c.warning.isVisibleTo(panel) and "EBGAN" in c.warning.text()
+    frame(qtbot, panel, c.step_button.click)
+    png = panel.export_figure(tmp_path / "ebgan.png")
+    assert QImage(str(png)).width() > 400

@@ -19,6 +19,8 @@ LOSS_LABELS: dict[str, str] = {
     "fgan-pearson": "f-GAN: Pearson chi2",
     "fgan-hellinger": "f-GAN: Hellinger",
     "fgan-tv": "f-GAN: total variation",
+    # EBGAN: D an auto-encoder, its reconstruction error an energy, with a margin (losses.ebgan)
+    "ebgan": "EBGAN (auto-encoder D)",
 }
 
 
@@ -35,6 +37,8 @@ class LabConfig:
     depth: int = 2
     batch: int = 128
     seed: int = 0
+    margin: float = 1.0          # EBGAN's margin m: D pushes fake energies up to m, no further
+    pull_away: bool = False      # EBGAN: add the pulling-away term on the encoder's codes to G's loss
 
     def replace(self, **changes: Any) -> "LabConfig":
         return replace(self, **changes)

@@ -9,6 +9,11 @@ against D(G(z)) = sigmoid(l) for the probabilistic losses it is the seed's figur
 minimax loss saturates: minimax gives |loss'| = D(G(z)), which vanishes exactly where D rejects
 the fakes with confidence, while the non-saturating loss gives 1 - D(G(z)). Least squares gives
 |l - 1| and the critic losses (WGAN, hinge) a constant 1 while the hinge is active.
+
+EBGAN's G loss is D's energy itself, so its first factor is 1 at every energy: no sigmoid to
+saturate; its gradient is the energy's own slope. Its D is an auto-encoder whose low values mean
+"real", the opposite sense of a score, so the other losses are not applied to it (nor EBGAN's to
+a score): on an EBGAN run the same-D comparison holds EBGAN alone.
 """
 from __future__ import annotations
 
@@ -46,12 +51,15 @@ def saturation_curves(d_of_g: np.ndarray | None = None) -> tuple[np.ndarray, dic
     for name, loss in classic_losses().items():
         out = torch.from_numpy(_as_output(loss, x))
         curves[name] = logit_gradient(loss, out).abs().numpy()
+    # EBGAN against its energy (any energy: the curve is flat)
+    curves["ebgan"] = logit_gradient(losses.LOSSES["ebgan"], torch.from_numpy(x)).abs().numpy()
     return x, curves
 
 
 def classic_losses() -> dict[str, losses.GanLoss]:
-    """The losses with a D(G(z)) axis: all but the f-GANs, whose output is no verdict on [0, 1]."""
-    return {name: loss for name, loss in losses.LOSSES.items() if not loss.divergence}
+    """The losses with a D(G(z)) axis: all but the f-GANs, whose output is no verdict on [0, 1],
+    and EBGAN, whose D gives an energy rather than a score."""
+    return {name: loss for name, loss in losses.LOSSES.items() if not (loss.divergence or loss.energy)}
 
 
 def point_gradients(loss: losses.GanLoss, d: torch.nn.Module, points: torch.Tensor
@@ -70,11 +78,13 @@ def d_verdict(loss: losses.GanLoss, outputs: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-outputs)) if loss.probabilistic else outputs
 
 
-def same_d_gradients(d: torch.nn.Module, points: torch.Tensor) -> dict[str, float]:
+def same_d_gradients(d: torch.nn.Module, points: torch.Tensor, in_use: losses.GanLoss | None = None
+                     ) -> dict[str, float]:
     """The median per-point generator gradient norm |d loss_G / dx| each classic loss would give
-    on ``points`` with this one D (held fixed, in eval mode)."""
+    on ``points`` with this one D (held fixed, in eval mode); EBGAN's alone when ``in_use`` is
+    EBGAN (an energy D; see the module docstring). Without the pulling-away term."""
     out = {}
-    for name, loss in classic_losses().items():
+    for name, loss in ({in_use.name: in_use} if in_use is not None and in_use.energy else classic_losses()).items():
         grad, _ = point_gradients(loss, d, points)
         out[name] = float(np.median(np.linalg.norm(grad, axis=1)))
     return out

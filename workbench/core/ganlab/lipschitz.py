@@ -6,6 +6,10 @@ normalisation divides each weight by a power-iteration estimate of that norm, so
 becomes about 1 and the product bounds D's slope by about 1. The empirical constant is the
 largest |grad_x D(x)| actually met: over the view's grid and along lines between real and
 generated points (where WGAN-GP's penalty asks for exactly 1).
+
+EBGAN's D is an energy ||Dec(Enc(x)) - x|| (models.AutoEncoderD): the norm is 1-Lipschitz and the
+identity adds a slope of 1, so its bound is the product of the auto-encoder's layer norms plus 1
+(the module's ``lipschitz_offset``).
 """
 from __future__ import annotations
 
@@ -26,11 +30,13 @@ class LipschitzReadout:
     line_norms: np.ndarray           # |grad D| at the points on the real-fake lines
     layer_norms: np.ndarray          # spectral norm of each Linear's weight as used (normalised if SN)
     raw_layer_norms: np.ndarray      # the same before spectral normalisation (equal without it)
+    offset: float = 0.0              # added to the product for D's bound (1 for EBGAN's energy)
 
     @property
     def bound(self) -> float:
-        """The product of the layers' spectral norms: an upper bound on D's Lipschitz constant."""
-        return float(np.prod(self.layer_norms))
+        """The product of the layers' spectral norms (plus ``offset``): an upper bound on D's
+        Lipschitz constant."""
+        return float(np.prod(self.layer_norms)) + self.offset
 
 
 def spectral_norm_of(weight: torch.Tensor) -> float:
@@ -79,5 +85,6 @@ def lipschitz_readout(d: nn.Module, grid: torch.Tensor, real: np.ndarray, fake: 
     line_norms = gradient_norms(d, lines).cpu().numpy()
     grid_max = float(grid_norms.max())
     used, raw = layer_spectral_norms(d)
-    return LipschitzReadout(max(grid_max, float(line_norms.max(initial=0.0))), grid_max, line_norms, used, raw)
+    return LipschitzReadout(max(grid_max, float(line_norms.max(initial=0.0))), grid_max, line_norms, used, raw,
+                            float(getattr(d, "lipschitz_offset", 0.0)))
 

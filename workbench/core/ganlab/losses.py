@@ -1,7 +1,8 @@
 """GAN objectives, written on D's raw outputs (logits for the probabilistic ones).
 
 Each loss gives D's loss from (real outputs, fake outputs) and G's loss from fake outputs;
-WGAN-GP adds a gradient penalty on points between real and fake ones.
+WGAN-GP adds a gradient penalty on points between real and fake ones. EBGAN's D is an
+auto-encoder (models.AutoEncoderD) and its outputs are energies, low on real points.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from workbench.core.ganlab import fgan
+from workbench.core.ganlab import ebgan, fgan
 from workbench.core.ganlab.config import LOSS_LABELS
 
 Tensor = torch.Tensor
@@ -36,11 +37,20 @@ class GanLoss:
     d_steps: int = 1                   # D updates per G update
     weight_clip: float = 0.0           # > 0: clamp every D parameter to [-clip, clip] after its update
     divergence: str = ""               # f-GAN: the f-divergence (fgan.F_DIVERGENCES) D's objective bounds
+    energy: bool = False               # EBGAN: D is an auto-encoder and its output an energy (ebgan.py)
+    margin: float = 0.0                # EBGAN's margin m
 
 
 def _bce_d(real: Tensor, fake: Tensor) -> Tensor:
     # -log D(x) - log(1 - D(G(z))) with D = sigmoid(logit)
     return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def ebgan_loss(margin: float) -> GanLoss:
+    """EBGAN with margin m: L_D = D(x) + [m - D(G(z))]^+, L_G = D(G(z)), on energies D >= 0."""
+    ebgan.check_margin(margin)
+    return GanLoss("ebgan", LOSS_LABELS["ebgan"], ebgan.d_loss(margin), ebgan.g_loss, boundary=margin / 2,
+                   energy=True, margin=float(margin))
 
 
 LOSSES: dict[str, GanLoss] = {loss.name: loss for loss in (
@@ -62,12 +72,16 @@ LOSSES: dict[str, GanLoss] = {loss.name: loss for loss in (
             lambda real, fake: fake.mean() - real.mean(),
             lambda fake: -fake.mean(), weight_clip=CLIP, d_steps=CRITIC_STEPS, boundary=None),
 ) + tuple(GanLoss(f"fgan-{name}", LOSS_LABELS[f"fgan-{name}"], fgan.d_loss(div), fgan.g_loss(div),
-                  boundary=None, divergence=name) for name, div in fgan.F_DIVERGENCES.items())}
+                  boundary=None, divergence=name) for name, div in fgan.F_DIVERGENCES.items())
+  + (ebgan_loss(ebgan.DEFAULT_MARGIN),)}
 
 
-def get(name: str) -> GanLoss:
+def get(name: str, margin: float | None = None) -> GanLoss:
+    """The loss by name; EBGAN with ``margin`` when one is given."""
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    if name == "ebgan" and margin is not None and margin != LOSSES[name].margin:
+        return ebgan_loss(margin)
     return LOSSES[name]
 
 

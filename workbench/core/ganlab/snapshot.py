@@ -44,11 +44,15 @@ class Snapshot:
     fake_output_grad: np.ndarray = field(default_factory=_empty)   # |d loss_G / d output| per fake point
     same_d: dict[str, float] = field(default_factory=dict)         # median per-point |grad| per loss, this D
     saturation: tuple[np.ndarray, dict[str, np.ndarray]] | None = None   # gradients.saturation_curves()
-    f_bound: float | None = None   # f-GAN: D's variational bound on its f-divergence, on the display points
+    # f-GAN: D's variational bound on its f-divergence; EBGAN: 1 - L_D/m, a bound on TV (ebgan.py);
+    # on the display points
+    f_bound: float | None = None
     f_label: str = ""              # which divergence that is
     # the optimal discriminator p_r / (p_r + p_g) from the density estimates, on the surface's grid
-    # (measured with the metrics; None on frames without them)
+    # (measured with the metrics; None on frames without them); for EBGAN the optimal energy
     optimal_d: np.ndarray | None = None
+    optimal_label: str = "D*(x) = p_r / (p_r + p_g)"
+    optimal_levels: tuple[float, float] = (0.0, 1.0)
 
     def arrow_segments(self, length: float, every: int = 2, scale: float | None = None) -> np.ndarray:
         """(3 * 2 * N, 2) endpoints of arrows (shaft and two head strokes) along ``fake_grad`` on

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from workbench.core.ganlab import fgan, losses, models, toy
+from workbench.core.ganlab import ebgan, fgan, losses, models, toy
 from workbench.core.ganlab.config import LabConfig
 from workbench.core.ganlab.gradients import logit_gradient, same_d_gradients, saturation_curves
 from workbench.core.ganlab.history import LossHistory
@@ -54,8 +54,8 @@ class GanLab:
         """Fresh networks, optimisers and random streams from the config's seed; step 0."""
         c = self.config
         self.toy = toy.make(c.distribution, np.asarray(c.points, np.float64) if c.points else None)
-        self.loss = losses.get(c.loss)
-        g, d = models.build(c.latent_dim, c.hidden, c.depth, c.spectral_norm, c.seed)
+        self.loss = losses.get(c.loss, c.margin)
+        g, d = models.build(c.latent_dim, c.hidden, c.depth, c.spectral_norm, c.seed, autoencoder=self.loss.energy)
         self.g, self.d = g.to(self.device), d.to(self.device)
         self._d_modules, self._d_params = list(self.d.modules()), list(self.d.parameters())
         self.opt_g = self._adam(self.g, c.lr_g)
@@ -72,13 +72,15 @@ class GanLab:
         self.steps = 0
 
     def configure(self, config: LabConfig) -> bool:
-        """Adopt a new config: loss and learning rates change live; anything else resets.
-        Returns True when it reset."""
+        """Adopt a new config: loss, margin and learning rates change live; anything else resets,
+        and so does a change between an energy (EBGAN's auto-encoder D) and a score. Returns True
+        when it reset."""
+        loss = losses.get(config.loss, config.margin)      # first: a bad loss or margin changes nothing
         old, self.config = self.config, config
-        if any(getattr(old, k) != getattr(config, k) for k in _STRUCTURAL):
+        if any(getattr(old, k) != getattr(config, k) for k in _STRUCTURAL) or loss.energy != self.loss.energy:
             self.reset()
             return True
-        self.loss = losses.get(config.loss)
+        self.loss = loss
         for opt, lr in ((self.opt_g, config.lr_g), (self.opt_d, config.lr_d)):
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -130,7 +132,7 @@ class GanLab:
         self._freeze_d(True)
         try:
             fake.retain_grad()
-            loss = self.loss.g_loss(self.d(fake))
+            loss, _ = self._g_objective(fake)
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()
@@ -138,6 +140,15 @@ class GanLab:
             self._freeze_d(False)
         grad = torch.quantile(fake.grad.norm(dim=1) * len(fake), 0.5).item()     # as numpy.median
         return loss.item(), grad
+
+    def _g_objective(self, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(G's loss on a batch, D's raw output per point); EBGAN with the pulling-away term on
+        adds it on the encoder's codes of the batch."""
+        if self.loss.energy and self.config.pull_away:
+            out, codes = self.d.energy_and_codes(fake)
+            return self.loss.g_loss(out) + ebgan.PULL_AWAY_WEIGHT * ebgan.pulling_away(codes), out.reshape(-1)
+        out = self.d(fake).reshape(-1)
+        return self.loss.g_loss(out), out
 
     def _freeze_d(self, frozen: bool) -> None:
         """No gradients for D's weights, and D in eval mode so that spectral norm reuses the D
@@ -162,18 +173,16 @@ class GanLab:
                 fake_t = self.g(self._z_display)
                 surface = self._surface()
             fake_t.requires_grad_(True)
-            fake_out = self.d(fake_t).reshape(-1)
-            g_loss = self.loss.g_loss(fake_out) * len(fake_t)   # per point, not per batch
-            (grad,) = torch.autograd.grad(g_loss, fake_t)
+            g_loss, fake_out = self._g_objective(fake_t)
+            (grad,) = torch.autograd.grad(g_loss * len(fake_t), fake_t)     # per point, not per batch
             lipschitz = lipschitz_readout(self.d, self._surface_grid(), self._real_display,
                                           fake_t.detach().cpu().numpy())
             output_grad = logit_gradient(self.loss, fake_out).abs().cpu().numpy()
             f_bound, f_label = self._f_bound(fake_out.detach())
-            same_d = same_d_gradients(self.d, fake_t.detach())
+            same_d = same_d_gradients(self.d, fake_t.detach(), self.loss)
         finally:
             self.d.train()
-        levels = surface_levels(surface, self.loss.boundary)
-        label = "D(x) = P(real)" if self.loss.probabilistic else "D(x)"
+        levels, label = self._surface_scale(surface)
         steps, d_hist, g_hist = self.history.series()
         grad_steps, g_grad = self.history.grad_series()
         metrics = self.metrics() if with_metrics else None
@@ -183,15 +192,25 @@ class GanLab:
                         grad_steps=grad_steps, g_grad=g_grad, fake_output=fake_out.detach().cpu().numpy(),
                         lipschitz=lipschitz, fake_output_grad=output_grad, same_d=same_d,
                         saturation=_SATURATION, f_bound=f_bound, f_label=f_label,
-                        optimal_d=self.optimal_d() if with_metrics else None)
+                        optimal_d=self.optimal_d() if with_metrics else None, **self._optimal_scale())
+
+    def _surface_scale(self, surface: np.ndarray) -> tuple[tuple[float, float], str]:
+        """The surface's colour levels and label. An energy runs from 0 (real) to the margin m, past
+        which L_D stops pushing, so its levels are fixed at (0, m)."""
+        if self.loss.energy:
+            return (0.0, self.loss.margin), f"energy ||Dec(Enc(x)) - x||, 0 to margin m = {self.loss.margin:g}"
+        return surface_levels(surface, self.loss.boundary), "D(x) = P(real)" if self.loss.probabilistic else "D(x)"
 
     def _f_bound(self, fake_out: torch.Tensor) -> tuple[float | None, str]:
-        """An f-GAN's bound E_P[g(D)] - E_Q[f*(g(D))] on the display points (None for other losses)."""
-        if not self.loss.divergence:
+        """The divergence bound D's objective gives on the display points: an f-GAN's
+        E_P[g(D)] - E_Q[f*(g(D))], or EBGAN's 1 - L_D / m on TV; None for other losses."""
+        if not (self.loss.divergence or self.loss.energy):
             return None, ""
-        div = fgan.F_DIVERGENCES[self.loss.divergence]
         with torch.no_grad():
             real_out = self.d(torch.from_numpy(self._real_display).to(self.device)).reshape(-1)
+            if self.loss.energy:
+                return float(ebgan.tv_bound(real_out, fake_out, self.loss.margin)), ebgan.TV_LABEL
+            div = fgan.F_DIVERGENCES[self.loss.divergence]
             return float(fgan.bound(div, real_out, fake_out)), div.label
 
     def _surface_grid(self, size: int = SURFACE_SIZE) -> torch.Tensor:
@@ -215,16 +234,23 @@ class GanLab:
             try:
                 with torch.no_grad():
                     fake = self.g(self._z_display)
-                return same_d_gradients(self.d, fake)
+                return same_d_gradients(self.d, fake, self.loss)
             finally:
                 self.d.train()
 
     def optimal_d(self) -> np.ndarray:
         """D*(x) = p_r / (p_r + p_g) on the surface's grid, from the same density estimates as the
-        metrics (metrics.density: BINS x BINS cells over the view, which is the surface's grid)."""
+        metrics (metrics.density: BINS x BINS cells over the view, which is the surface's grid);
+        for EBGAN the optimal energy (ebgan.optimal_energy) from the same estimates."""
         p = self._real_density
         q = density(self.generate(), self.toy.bounds)
-        return p / (p + q)
+        return ebgan.optimal_energy(p, q, self.loss.margin) if self.loss.energy else p / (p + q)
+
+    def _optimal_scale(self) -> dict:
+        if not self.loss.energy:
+            return {}
+        return {"optimal_label": f"optimal energy: 0 (p_r > p_g) or m = {self.loss.margin:g} (p_g > p_r)",
+                "optimal_levels": (0.0, self.loss.margin)}
 
     def generate(self, n: int = METRIC_POINTS) -> np.ndarray:
         """n generated points from the fixed metric latents (fresh ones beyond those)."""

@@ -16,6 +16,7 @@ from workbench.ui.batch.table import IndexModel
 from workbench.ui.panel import RIGHT, Panel
 
 INDEX_KEY, ITEM_KEY, RUN_KEY = "batch-index", "batch-item", "batch-run"
+FIRST, LAST = ("key", "status"), ("label", "error", "seconds", "worker", "image", "npz")
 EMPTY_TEXT = "No batch open: File > Open Batch… or Run > Batch…"
 
 
@@ -42,6 +43,7 @@ class BatchPanel(Panel):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.clicked.connect(lambda index: self.open_row(index.row()))
         self.table.activated.connect(lambda index: self.open_row(index.row()))
         self.open_button = QPushButton("Open Batch…")
@@ -82,7 +84,7 @@ class BatchPanel(Panel):
 
     def set_index(self, index: jobs.BatchIndex) -> None:
         self.index = index
-        self.model.set_index(index.columns, index.rows)
+        self.model.set_index(display_order(index.columns), index.rows)
         self.table.resizeColumnsToContents()
         m = index.manifest
         self.summary.setText(f"{m.get('method', '?')} on {m.get('model', '?')}: {len(index.rows)} items, "
@@ -169,3 +171,10 @@ class BatchPanel(Panel):
 
     def current_result(self) -> Any:
         return None
+
+
+def display_order(columns: list[str]) -> list[str]:
+    """The key and status, then the result's own columns, then where and how each item ran: in a
+    narrow dock what differs between items comes first."""
+    rest = [c for c in columns if c not in FIRST and c not in LAST]
+    return [c for c in FIRST if c in columns] + rest + [c for c in LAST if c in columns]

@@ -42,6 +42,17 @@ class LabControls(QWidget):
         self.loss = _combo(LOSS_LABELS, c.loss)
         self.spectral = QCheckBox("on D")
         self.spectral.setChecked(c.spectral_norm)
+        # EBGAN's own settings, shown while EBGAN is the loss
+        self.margin = QDoubleSpinBox()
+        self.margin.setDecimals(2)
+        self.margin.setRange(0.05, 20.0)
+        self.margin.setSingleStep(0.25)
+        self.margin.setValue(c.margin)
+        self.margin.setToolTip("EBGAN's margin m: D pushes generated points' energy up to m, no further")
+        self.pull_away = QCheckBox("on G")
+        self.pull_away.setChecked(c.pull_away)
+        self.pull_away.setToolTip("EBGAN's pulling-away term: G's loss also penalises the squared cosine "
+                                  "similarity between the encoder's codes of its samples (weight 0.1)")
         self.lr_d, self.lr_g = _lr_box(c.lr_d), _lr_box(c.lr_g)
         self.latent = _spin(1, 8, c.latent_dim)
         self.steps_per_frame = _spin(1, 500, 10)
@@ -50,11 +61,14 @@ class LabControls(QWidget):
         self.clear_points.setVisible(False)
         form = QFormLayout()
         for label, widget in [("Preset", self.preset), ("Target", self.distribution), ("", self.clear_points), ("Loss", self.loss),
+                              ("EBGAN margin", self.margin), ("Pulling-away", self.pull_away),
                               ("Spectral norm", self.spectral), ("D learning rate", self.lr_d),
                               ("G learning rate", self.lr_g), ("Latent dim", self.latent),
                               ("Steps per frame", self.steps_per_frame), ("Seed", self.seed),
                               ("Arrows", self.arrow_scale), ("Surface", self.surface)]:
             form.addRow(label, widget)
+        self.form = form
+        self._show_ebgan_rows(c.loss)
         self.step_button, self.run_button = QPushButton("Step"), QPushButton("Run")
         self.pause_button, self.reset_button = QPushButton("Pause"), QPushButton("Reset")
         self.export_button = QPushButton("Export…")
@@ -85,7 +99,8 @@ class LabControls(QWidget):
         self.arrow_scale.currentIndexChanged.connect(
             lambda: self.arrowScaleChanged.emit(float(self.arrow_scale.currentData() or 0) or None))
         self.spectral.toggled.connect(self.settingsChanged)
-        for box in (self.lr_d, self.lr_g, self.latent, self.seed):
+        self.pull_away.toggled.connect(self.settingsChanged)
+        for box in (self.lr_d, self.lr_g, self.latent, self.seed, self.margin):
             box.valueChanged.connect(self.settingsChanged)
         self.distribution.currentIndexChanged.connect(
             lambda: self.clear_points.setVisible(self.distribution.currentData() == "drawn"))
@@ -94,7 +109,12 @@ class LabControls(QWidget):
         """Each loss starts from the spectral-norm setting known to train with it (see presets)."""
         with QSignalBlocker(self.spectral):
             self.spectral.setChecked(default_spectral_norm(self.loss.currentData()))
+        self._show_ebgan_rows(self.loss.currentData())
         self.settingsChanged.emit()
+
+    def _show_ebgan_rows(self, loss: str) -> None:
+        for widget in (self.margin, self.pull_away):
+            self.form.setRowVisible(widget, loss == "ebgan")
 
     def choose_preset(self, name: str) -> None:
         """Show a preset's settings and description, then announce it (the panel resets and runs)."""
@@ -109,7 +129,8 @@ class LabControls(QWidget):
 
     def show_config(self, c: LabConfig) -> None:
         """Set every widget to ``c`` without announcing each change."""
-        widgets = (self.distribution, self.loss, self.spectral, self.lr_d, self.lr_g, self.latent, self.seed)
+        widgets = (self.distribution, self.loss, self.spectral, self.lr_d, self.lr_g, self.latent, self.seed,
+                   self.margin, self.pull_away)
         blockers = [QSignalBlocker(w) for w in widgets]
         self.distribution.setCurrentIndex(self.distribution.findData(c.distribution))
         self.loss.setCurrentIndex(self.loss.findData(c.loss))
@@ -118,7 +139,10 @@ class LabControls(QWidget):
         self.lr_g.setValue(c.lr_g)
         self.latent.setValue(c.latent_dim)
         self.seed.setValue(c.seed)
+        self.margin.setValue(c.margin)
+        self.pull_away.setChecked(c.pull_away)
         del blockers
+        self._show_ebgan_rows(c.loss)
         self.clear_points.setVisible(c.distribution == "drawn")
 
     def show_warnings(self, config: LabConfig) -> None:
@@ -130,7 +154,7 @@ class LabControls(QWidget):
         return base.replace(distribution=self.distribution.currentData(), points=points,
                             loss=self.loss.currentData(), spectral_norm=self.spectral.isChecked(),
                             lr_d=self.lr_d.value(), lr_g=self.lr_g.value(), latent_dim=self.latent.value(),
-                            seed=self.seed.value())
+                            seed=self.seed.value(), margin=self.margin.value(), pull_away=self.pull_away.isChecked())
 
     def set_running(self, running: bool) -> None:
         self.step_button.setEnabled(not running)

@@ -200,6 +200,10 @@ class GanLabPanel(Panel):
             self.show_snapshot(snapshot)
         else:
             self.show_snapshot(snapshot)
+            if snapshot.metrics is None and self._pending is None:
+                # paused on a frame trained while running, without metrics: measure it (no steps),
+                # so the readout's divergences are those of the step it shows
+                self._pending = (0, False)
             self._send()
 
     def _on_failed(self, message: str) -> None:

@@ -24,7 +24,6 @@ from workbench.figure.ganlab import (ARROW_COLOR, ARROW_FRACTION, COLORMAP, D_LO
 from workbench.ui.colorbar_widget import ColorbarWidget
 from workbench.ui.ganlab.theory_plots import SHORT_NAMES, LipschitzPlot, SaturationPlot, gradient_norm_plot
 
-OPTIMAL_LABEL = "D*(x) = p_r / (p_r + p_g)"
 DEFAULT_ARROW_SCALE = 3.0      # data units of arrow per unit of gradient norm (the default setting: 0.05-0.1)
 
 
@@ -35,8 +34,9 @@ class LabPlots(QWidget):
         super().__init__(parent)
         self.snapshot: Snapshot | None = None     # the one drawn
         self.arrow_scale: float | None = DEFAULT_ARROW_SCALE    # None: rescaled every frame
-        self.optimal = False           # show D* = p_r / (p_r + p_g) rather than the learned D
-        self._optimal_d: np.ndarray | None = None     # the latest D* (frames without metrics have none)
+        self.optimal = False           # show D* = p_r / (p_r + p_g) (EBGAN: its optimal energy) rather than D
+        # the latest D* with its levels and label (frames without metrics have none)
+        self._optimal_d: tuple[np.ndarray, tuple[float, float], str] | None = None
         self.plot = pg.PlotWidget(background="w")
         self.plot.setAspectLocked(True)
         self.plot.setMenuEnabled(False)
@@ -92,7 +92,8 @@ class LabPlots(QWidget):
     def show_snapshot(self, snap: Snapshot) -> None:
         x0, x1, y0, y1 = snap.bounds
         if snap.optimal_d is not None or (self.snapshot is not None and self.snapshot.step > snap.step):
-            self._optimal_d = snap.optimal_d
+            self._optimal_d = None if snap.optimal_d is None else (snap.optimal_d, snap.optimal_levels,
+                                                                   snap.optimal_label)
         self._draw_surface(snap)
         self.surface_item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         last = self.snapshot
@@ -114,7 +115,7 @@ class LabPlots(QWidget):
 
     def _draw_surface(self, snap: Snapshot) -> None:
         if self.optimal and self._optimal_d is not None:
-            image, levels, label = self._optimal_d, (0.0, 1.0), OPTIMAL_LABEL
+            image, levels, label = self._optimal_d
         else:
             image, levels, label = snap.surface, snap.surface_levels, snap.surface_label
         self.surface_item.setImage(image, levels=levels, autoLevels=False)
@@ -153,21 +154,16 @@ class LabPlots(QWidget):
         loss = snap.config.loss
         probabilistic = snap.surface_label.startswith("D(x) = P")
         verdict = 1 / (1 + np.exp(-snap.fake_output)) if probabilistic else snap.fake_output
-        if loss in ("hinge", "wgan-gp", "wgan-clip"):
-            verdict = np.full(len(snap.fake_output), np.nan)     # a critic value has no place on [0, 1]
-        medians = ", ".join(f"{SHORT_NAMES.get(k, k)} {v:.2g}" for k, v in snap.same_d.items())
-        ratio = snap.same_d.get("nonsaturating", np.nan) / max(snap.same_d.get("minimax", np.nan), 1e-30)
-        self.saturation.set_samples(verdict, snap.fake_output_grad,
-                                    f"Dots: the current samples under {LOSS_LABELS.get(loss, loss)}. "
-                                    f"Median |dL_G/dx| per point on this D: {medians}. "
-                                    f"Non-saturating / minimax = {ratio:.3g}")
+        if loss in ("hinge", "wgan-gp", "wgan-clip", "ebgan"):
+            verdict = np.full(len(snap.fake_output), np.nan)     # a critic value or energy has no place on [0, 1]
+        self.saturation.set_samples(verdict, snap.fake_output_grad, _same_d_text(snap))
         lip = snap.lipschitz
         if lip is not None:
             top = max(2.0, 1.05 * float(lip.line_norms.max(initial=0.0)))    # the GP's target 1 inside
             counts, edges = np.histogram(lip.line_norms, bins=30, range=(0.0, top))
             self.lipschitz.set_readout(lip.layer_norms, lip.raw_layer_norms, edges, counts,
                                        f"Empirical Lipschitz constant of D: {lip.constant:.3g} (grid max "
-                                       f"{lip.grid_max:.3g}); product of layer norms {lip.bound:.3g}; "
+                                       f"{lip.grid_max:.3g}); product of layer norms{' + 1' if lip.offset else ''} {lip.bound:.3g}; "
                                        f"median |grad D| on real-fake lines {np.median(lip.line_norms):.3g}")
 
     def show_drawing_area(self) -> None:
@@ -189,6 +185,18 @@ class TheoryTabs(QTabWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
         return QSize(600, 230)
+
+
+def _same_d_text(snap: Snapshot) -> str:
+    loss = snap.config.loss
+    if loss == "ebgan":
+        return ("EBGAN: L_G = D(G(z)), the energy, so |dL_G/dD| = 1 for every sample (dotted): no sigmoid to "
+                f"saturate; median |dL_G/dx| {snap.same_d.get('ebgan', np.nan):.2g} per point. The other losses "
+                "need a score, not an energy: not compared on this D.")
+    medians = ", ".join(f"{SHORT_NAMES.get(k, k)} {v:.2g}" for k, v in snap.same_d.items())
+    ratio = snap.same_d.get("nonsaturating", np.nan) / max(snap.same_d.get("minimax", np.nan), 1e-30)
+    return (f"Dots: the current samples under {LOSS_LABELS.get(loss, loss)}. "
+            f"Median |dL_G/dx| per point on this D: {medians}. Non-saturating / minimax = {ratio:.3g}")
 
 
 def _round_down(x: float) -> float:

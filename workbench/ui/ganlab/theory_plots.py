@@ -12,9 +12,9 @@ from workbench.figure.ganlab import FAKE_COLOR, G_LOSS_COLOR
 
 CRITIC = (90, 90, 90)      # hinge and both WGANs: one line, their gradient is 1 everywhere
 LOSS_COLORS = {"minimax": (200, 60, 40), "nonsaturating": (40, 110, 200), "lsgan": (40, 150, 70),
-               "hinge": CRITIC, "wgan-gp": CRITIC, "wgan-clip": CRITIC}
+               "hinge": CRITIC, "wgan-gp": CRITIC, "wgan-clip": CRITIC, "ebgan": (230, 150, 20)}
 SHORT_NAMES = {"minimax": "minimax", "nonsaturating": "non-saturating", "lsgan": "least squares",
-               "hinge": "hinge", "wgan-gp": "WGAN-GP", "wgan-clip": "WGAN clip"}
+               "hinge": "hinge", "wgan-gp": "WGAN-GP", "wgan-clip": "WGAN clip", "ebgan": "EBGAN"}
 
 
 def _key(entries: list[tuple[str, tuple[int, int, int]]]) -> str:
@@ -37,8 +37,22 @@ def note_label(lines: int) -> QLabel:
     return label
 
 
+class DecadeAxis(pg.AxisItem):
+    """A log axis that labels the decades only (1, 2 and 5 times them within a decade or so):
+    over two or three decades pyqtgraph labels every tick from 1 to 9, and the labels overlap."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (Qt naming)
+        strings = super().tickStrings(values, scale, spacing)
+        if not self.logMode:
+            return strings
+        lo, hi = sorted(self.range)
+        keep = (1,) if hi - lo >= 1.5 else (1, 2, 5)
+        mantissas = [round(10 ** (v - np.floor(v + 1e-9)), 6) for v in values]
+        return [text if m in keep else "" for text, m in zip(strings, mantissas)]
+
+
 def _plot(title: str, bottom: str, left: str, log_y: bool = False) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background="w")
+    plot = pg.PlotWidget(background="w", axisItems={"left": DecadeAxis("left")} if log_y else None)
     plot.setMenuEnabled(False)
     plot.hideButtons()
     plot.setTitle(title, color="k", size="9pt")
@@ -61,8 +75,9 @@ class SaturationPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         key = _key([("minimax", LOSS_COLORS["minimax"]), ("non-saturating", LOSS_COLORS["nonsaturating"]),
-                    ("least squares", LOSS_COLORS["lsgan"]), ("hinge, WGAN", CRITIC)])
-        self.plot = _plot(key, "D(G(z))  (critic losses: any value)", "|dL_G / d output|", log_y=True)
+                    ("LSGAN", LOSS_COLORS["lsgan"]), ("hinge, WGAN", CRITIC),
+                    ("EBGAN", LOSS_COLORS["ebgan"])])
+        self.plot = _plot(key, "D(G(z))  (critic losses, EBGAN's energy: any value)", "|dL_G / d output|", log_y=True)
         self.plot.setXRange(0, 1, padding=0.02)
         self.plot.enableAutoRange(x=False)
         self.curves = {}
@@ -70,6 +85,8 @@ class SaturationPlot(QWidget):
             pen = pg.mkPen(*LOSS_COLORS.get(name, (0, 0, 0)), width=2)
             if name == "lsgan":       # |D - 1| lies on non-saturating's 1 - D(G(z)): dashed over it
                 pen.setStyle(pg.QtCore.Qt.PenStyle.DashLine)
+            if name == "ebgan":       # 1 at any energy, on the critics' line: dotted over it
+                pen.setStyle(pg.QtCore.Qt.PenStyle.DotLine)
             self.curves[name] = self.plot.plot(pen=pen, name=LOSS_LABELS[name])
         self.samples = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*FAKE_COLOR, 120))
         self.plot.addItem(self.samples)
