@@ -56,6 +56,18 @@ def _journal_keys(out):
     return keys
 
 
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+def _ray_workers():
+    return [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _cmdline(int(pid)).startswith(b"ray::_Worker")]
+
+
 def _group_alive(pgid):
     alive = []
     for pid in os.listdir("/proc"):
@@ -74,13 +86,18 @@ def test_a_killed_run_resumes_and_computes_every_item_once(tmp_path):
                "dataset:shapes:40", "--out", str(out), "--workers", "2", "--set", "window=8", "--set", "stride=4", "-q"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 240
-    while len(_journal_keys(out)) < 10 and time.monotonic() < deadline and proc.poll() is None:
+    while len(_journal_keys(out)) < 4 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    actors = _ray_workers()          # Ray starts its workers in sessions of their own
+    assert len(actors) == 2, actors
+    os.kill(actors[0], signal.SIGKILL)            # one worker dies: Ray restarts it and retries its items
+    while len(_journal_keys(out)) < 12 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()
     os.killpg(proc.pid, signal.SIGKILL)           # the driver, its Ray cluster and its workers: a lost node
     proc.wait()
     before = {k: os.stat(out / "items" / f"{k}.npz").st_mtime_ns for k in _journal_keys(out)}
-    assert 10 <= len(before) < 40
+    assert 12 <= len(before) < 40
     again = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              start_new_session=True)
     stdout, stderr = again.communicate(timeout=400)
@@ -91,5 +108,8 @@ def test_a_killed_run_resumes_and_computes_every_item_once(tmp_path):
     assert all(os.stat(out / "items" / f"{k}.npz").st_mtime_ns == t for k, t in before.items())
     index = pq.read_table(out / S.INDEX)
     assert index.num_rows == 40 and set(index.column("status").to_pylist()) == {"ok"}
-    time.sleep(1.0)
+    deadline = time.monotonic() + 30
+    while (_group_alive(proc.pid) or _group_alive(again.pid) or _ray_workers()) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert _group_alive(proc.pid) == [] and _group_alive(again.pid) == []   # no Ray process outlives its run
+    assert _ray_workers() == []
