@@ -36,3 +36,11 @@ def test_bad_arguments_say_what_is_wrong(capsys, tmp_path):
     code, _out, err = run_cli(capsys, *base, "--images", "dataset:digits", "--set", "bogus=1")
     assert code == 2 and "unknown parameter(s) bogus" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_on_a_terminal_a_bar_shows_images_rate_and_time_left(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "_is_terminal", lambda stream: True)
+    code, out, err = run_cli(capsys, "batch", "feature-vector", "--model", "zoo:shapes-cnn",
+                             "--images", "dataset:shapes:5", "--out", str(tmp_path / "o"))
+    assert code == 0 and out.startswith("5 done, 0 failed")
+    assert "batch:" in err and "/5 [" in err and "img/s" in err
