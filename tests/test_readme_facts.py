@@ -56,7 +56,10 @@ METRICS = [(r"test accuracy ([\d.]+)", "test_accuracy"), (r"box mAP@\.5 ([\d.]+)
            (r"test MSE ([\d.]+)", "test_reconstruction_mse"),
            (r"negative ELBO ([\d.]+)", "test_negative_elbo_per_image"),
            (r"\bFID ([\d.]+)", "fid"), (r"\bKID ([\d.]+)", "kid_mean"), (r"\bIS ([\d.]+)", "is_mean"),
-           (r"val BLEU-4 ([\d.]+)", "val_bleu4")]
+           (r"val BLEU-4 ([\d.]+)", "val_bleu4"),
+           (r"filled-hole accuracy ([\d.]+)", "centre_hole_accuracy"), (r"hole MSE ([\d.]+)", "centre_hole_mse")]
+# the super-resolvers' rows: their held-out shapes (sr-*.json "psnr", "ssim", "fid")
+METRICS += [(r"\bPSNR ([\d.]+)", "psnr"), (r"\bSSIM ([\d.]+)", "ssim")]
 
 
 def test_the_model_table_lists_exactly_the_bundled_models():

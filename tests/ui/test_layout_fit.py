@@ -141,7 +141,8 @@ def test_the_detection_and_region_docks_fit_with_detections(window, qtbot, bundl
     assert region.gradcam.isEnabled() and region.gradcam.y() == region.occlusion.y()
 
 
-@pytest.mark.parametrize("tab", ["gridTab", "compareTab", "ganLabTab", "detectorsTab", "styleTab"])
+@pytest.mark.parametrize("tab", ["gridTab", "compareTab", "ganLabTab", "detectorsTab", "styleTab", "superresTab",
+                                 "inpaintTab"])
 def test_the_central_tabs_fit(window, qtbot, bundled, tab):
     window.workspace.set_model(bundled("shapes-cnn"))
     show_tab(window, qtbot, tab)

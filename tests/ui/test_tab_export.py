@@ -138,6 +138,32 @@ def show_style(qtbot, window, bundled):
 SETUPS["styleTab"] = show_style
 
 
+def show_superres(qtbot, window, bundled):
+    window.workspace.set_image(sample_image("scene-1"), "scene-1")
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "superresTab"))
+    panel = window.panel("superresTab")
+    qtbot.waitUntil(lambda: panel.current_result() is not None, timeout=TIMEOUT_MS)
+
+
+SETUPS["superresTab"] = show_superres
+
+
+def show_inpaint(qtbot, window, bundled):
+    from workbench.core.inpaint.masks import centre_square
+    ws = window.workspace
+    ws.set_registry(builtin_registry())
+    ws.set_image(sample_image("digit-3"), "digit-3")
+    ws.set_mask(centre_square(ws.image.shape))
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "inpaintTab"))
+    panel = window.panel("inpaintTab")
+    panel.set_values({"steps": 20, "restarts": 2, "preview_every": 10})
+    panel.run()
+    qtbot.waitUntil(lambda: len(panel.results) == 2 and not panel.running(), timeout=TIMEOUT_MS)
+
+
+SETUPS["inpaintTab"] = show_inpaint
+
+
 def test_every_tab_has_a_setup_here(window):
     assert {t.object_name for t in window.tabs} == set(SETUPS)
 

@@ -84,7 +84,7 @@ def heatmap_result(h=40, w=50):
 def test_window_has_views_docks_and_menus(window):
     assert [window.views.tabText(i) for i in range(window.views.count())] == [
         "Image", "Grid", "Compare", "Attention", "DETR", "Captions", "Latent", "GAN lab", "Detectors", "Features",
-        "Projector", "Style"]
+        "Projector", "Style", "Super-res", "Inpaint"]
     assert window.canvas.parent() is window.views.widget(IMAGE_TAB)
     assert {d.windowTitle() for d in window.docks} >= {"Model", "Method", "Layers", "Attribution", "Detection",
                                                        "Region", "Segmentation"}

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 from workbench.core import params as P
 
-TASKS = ("classify", "detect", "segment", "generate", "autoencode", "attend", "caption")
+TASKS = ("classify", "detect", "segment", "generate", "autoencode", "attend", "caption", "inpaint", "superres")
 
 # A method's family, which decides the panels that offer it (attribution: the Attribution dock and
 # the Compare tab; every other kind: the Method dock):

@@ -36,6 +36,8 @@ from workbench.core.results.scores import Scores
 from workbench.core.results.yolo import YoloGridResult
 from workbench.core.results.training_loss import TrainingLoss
 from workbench.core.results.style import Stylisation
+from workbench.core.results.inpaint import Inpainting
+from workbench.core.results.superres import SuperResolution
 
 IMAGE, GRID, DETECTION = "image", "grid", "detection"
 OVERLAY_FIGURE = "workbench.figure.render:export_overlay"
@@ -114,6 +116,10 @@ RENDERERS.add(Embedding, Renderer("", figure="workbench.figure.embedding:export_
 RENDERERS.add(TrainingLoss, Renderer(IMAGE, training_loss_layers))
 RENDERERS.add(PositionSensitiveVote, Renderer(IMAGE, vote_layers, figure="workbench.figure.rfcn:export_rfcn"))
 RENDERERS.add(Stylisation, Renderer(GRID, figure="workbench.figure.style:export_style", script="grid"))
+# inpainting: the input with its hole, the fill and the original in the grid; the figure adds the losses
+RENDERERS.add(Inpainting, Renderer(GRID, figure="workbench.figure.inpaint:export_inpaint", script="grid"))
+# super-resolution: the upscales side by side with their scores, and the loupe under them
+RENDERERS.add(SuperResolution, Renderer(GRID, figure="workbench.figure.superres:export_superres", script="grid"))
 
 # the anchors at a clicked location: levels by colour, matched solid; the figure adds a key
 RENDERERS.add(AnchorsAtLocation, Renderer(IMAGE, anchor_layers, figure="workbench.figure.anchors:export_anchors"))

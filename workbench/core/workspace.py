@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from workbench.core.handle import ModelHandle
     from workbench.core.registry import Registry
 
-IMAGE, MODEL, REGISTRY, TARGET, LAYER, SELECTION, DISPLAY, RESULT = (
-    "image", "model", "registry", "target", "layer", "selection", "display", "result")
-EVENTS = (IMAGE, MODEL, REGISTRY, TARGET, LAYER, SELECTION, DISPLAY, RESULT)
+IMAGE, MODEL, REGISTRY, TARGET, LAYER, SELECTION, DISPLAY, RESULT, MASK = (
+    "image", "model", "registry", "target", "layer", "selection", "display", "result", "mask")
+EVENTS = (IMAGE, MODEL, REGISTRY, TARGET, LAYER, SELECTION, DISPLAY, RESULT, MASK)
 
 
 class Workspace:
@@ -36,6 +36,7 @@ class Workspace:
         self.selection: int | None = None       # index of the selected final detection
         self.display = DisplayOptions()         # how attribution maps are coloured, everywhere
         self.results: dict[str, Result] = {}    # view name -> the result it shows
+        self.mask: np.ndarray | None = None     # bool (H, W) at the image's size, True = hole (inpainting)
         self._observers: dict[str, list[Callable[..., None]]] = {e: [] for e in EVENTS}
 
     # --- observing --------------------------------------------------------------------
@@ -56,6 +57,8 @@ class Workspace:
     def set_image(self, image: "np.ndarray", name: str = "") -> None:
         """A new image; every result computed on the previous one is dropped first."""
         self.image, self.image_name = image, name
+        if self.mask is not None and self.mask.shape != tuple(image.shape[:2]):
+            self.set_mask(None)                 # a painted mask outlives runs and same-size images, not a resize
         self._clear_results()
         self.set_selection(None)
         self._emit(IMAGE, image)
@@ -91,6 +94,15 @@ class Workspace:
         if index != self.selection:
             self.selection = index
             self._emit(SELECTION, index)
+
+    def set_mask(self, mask: "np.ndarray | None") -> None:
+        """The painted hole (bool, the image's height and width; None: no mask); a mask of another
+        size than the image is refused with a ValueError and changes nothing."""
+        if mask is not None:
+            from workbench.core.inpaint.masks import checked_mask
+            mask = checked_mask(mask, None if self.image is None else self.image.shape)
+        self.mask = mask
+        self._emit(MASK, mask)
 
     def set_display(self, options: DisplayOptions) -> None:
         if options != self.display:

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from workbench.core.attribution.notes import zero_map_note
 from workbench.core.renderers import DETECTION, IMAGE
 from workbench.figure.render import overlay_layers
+from workbench.ui.mask_tools import mask_tools
 from workbench.ui.panel import TAB, Panel
 
 
@@ -27,6 +28,10 @@ class ImageView(Panel):
 
     def bind(self, workspace, engine, canvas) -> None:
         self.workspace, self.canvas = workspace, canvas
+        self.mask_tools = mask_tools(canvas, workspace)
+        self.mask_tools.message.connect(self.message)
+        self.mask_tools.brush.activeChanged.connect(lambda on: on and self.raiseRequested.emit())
+        self._layout.addWidget(self.mask_tools)
         self._layout.addWidget(canvas)
         workspace.imageChanged.connect(self._on_image)
         workspace.view(IMAGE).changed.connect(self._on_result)

@@ -35,6 +35,8 @@ PANELS: list[str | Deferred] = [
     Deferred("workbench.ui.features.panel:FeaturesPanel", "Features", "featuresTab"),
     Deferred("workbench.ui.projector.panel:ProjectorPanel", "Projector", "projectorTab"),
     Deferred("workbench.ui.style.panel:StylePanel", "Style", "styleTab"),
+    Deferred("workbench.ui.superres.panel:SuperresPanel", "Super-res", "superresTab", ("superres",)),
+    Deferred("workbench.ui.inpaint.panel:InpaintPanel", "Inpaint", "inpaintTab", ("inpaint",)),
     "workbench.ui.model_dock:ModelPanel",
     "workbench.ui.method_dock:MethodPanel",
     "workbench.ui.layers_dock:LayersPanel",

@@ -21,6 +21,7 @@ class QtWorkspace(QObject):
     displayChanged = Signal(object)        # attribution DisplayOptions
     layerChanged = Signal(str)             # the model layer the user picked
     resultChanged = Signal(str, object)    # view name, Result (None: the view was cleared)
+    maskChanged = Signal(object)           # the painted inpainting mask (bool HxW) or None
 
     def __init__(self, model: W.Workspace | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,6 +34,7 @@ class QtWorkspace(QObject):
         self.model.observe(W.DISPLAY, self.displayChanged.emit)
         self.model.observe(W.LAYER, self.layerChanged.emit)
         self.model.observe(W.RESULT, self._on_result)
+        self.model.observe(W.MASK, self.maskChanged.emit)
         self._views: dict[str, ViewSignal] = {}
 
     def view(self, name: str) -> "ViewSignal":

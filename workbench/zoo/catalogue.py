@@ -214,3 +214,28 @@ def _register_captioner() -> None:
 
 
 _register_captioner()
+
+
+def _build_inpainter() -> nn.Module:
+    from workbench.zoo.inpaint import ContextEncoder
+    return ContextEncoder()
+
+
+register(ZooEntry(
+    name="digits-inpaint", task="inpaint", build=_build_inpainter,
+    labels=[], input_size=(32, 32), mean=(0.0,), std=(1.0,), grayscale=True,
+    description="Context encoder: fills a masked hole in a 32x32 digit (reconstruction + adversarial loss)"))
+
+
+def _build_super_resolver() -> nn.Module:
+    from workbench.zoo.superres import SuperResolver
+    return SuperResolver()
+
+
+for _name, _description in (
+        ("sr-pixel", "4x super-resolution of shapes and digits, L1 pixel loss"),
+        ("sr-gan", "4x super-resolution, SRGAN-style: pixel + perceptual + adversarial loss")):
+    register(ZooEntry(
+        name=_name, task="superres", build=_build_super_resolver, labels=[], input_size=(16, 16),
+        mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), grayscale=False, description=_description,
+        extra={"scale": 4}))

@@ -43,6 +43,18 @@ def _generative(name: str, fit: Callable[..., dict]) -> Trainer:
     return Trainer(run, ("epochs", "rescore"))
 
 
+def _train_inpainter(out_dir: Path, *, rescore: bool = False, **options: Any) -> dict:
+    from workbench.zoo import train_inpaint
+    return train_inpaint.rescore(out_dir) if rescore else train_inpaint.train_digits_inpaint(out_dir, **options)
+
+
+def _superres(name: str) -> Trainer:
+    def run(out_dir: Path, **options: Any) -> dict:
+        from workbench.zoo import train_superres
+        return train_superres.train(name, out_dir, **options)
+    return Trainer(run, ("steps", "threads", "rescore"))
+
+
 TRAINERS: dict[str, Trainer] = {
     "shapes-cnn": Trainer(train_classification.train_shapes_cnn, ("epochs",)),
     "digits-cnn": Trainer(train_classification.train_digits_cnn, ("epochs",)),
@@ -62,6 +74,9 @@ TRAINERS: dict[str, Trainer] = {
     "digits-vae": _generative("digits-vae", train_generative.train_digits_vae),
     "digits-dcgan": _generative("digits-dcgan", train_generative.train_digits_dcgan),
     "digits-sngan": _generative("digits-sngan", train_generative.train_digits_sngan),
+    "digits-inpaint": Trainer(_train_inpainter, ("epochs", "rescore")),
+    "sr-pixel": _superres("sr-pixel"),
+    "sr-gan": _superres("sr-gan"),
 }
 
 

@@ -51,7 +51,7 @@ def run_batch(method: "Method", model: str, images: str, out: str | os.PathLike,
                 "images": _normalised(images)})
     rows = _recover(store, store.rows(), items)
     todo = [it for it in items if it.key not in rows or (retry_errors and rows[it.key]["status"] == ERROR)]
-    done_keys = {k for k in rows if k in {it.key for it in items}} - {it.key for it in todo}
+    done_keys = {it.key for it in items if it.key in rows} - {it.key for it in todo}
     failed = sum(rows[k]["status"] == ERROR for k in done_keys)
     start, resumed = time.perf_counter(), len(done_keys)
 
