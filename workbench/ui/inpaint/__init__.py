@@ -1,0 +1,1 @@
+"""The Inpaint tab: the painted mask filled by latent optimisation and by a context encoder."""
