@@ -85,9 +85,11 @@ def test_window_has_views_docks_and_menus(window):
     assert [window.views.tabText(i) for i in range(window.views.count())] == [
         "Image", "Grid", "Compare", "Attention", "DETR", "Captions", "Latent", "GAN lab", "Detectors", "Features",
         "Projector", "Style", "Super-res", "Inpaint"]
+    assert [window.views.tabToolTip(i) for i in range(window.views.count())] == \
+        [window.views.tabText(i) for i in range(window.views.count())]       # in full, where the bar elides
     assert window.canvas.parent() is window.views.widget(IMAGE_TAB)
     assert {d.windowTitle() for d in window.docks} >= {"Model", "Method", "Layers", "Attribution", "Detection",
-                                                       "Region", "Segmentation"}
+                                                       "Region", "Segmentation", "Batch"}
     for dock in (dock_of(window, "modelDock"), dock_of(window, "methodDock"), dock_of(window, "LayersDock")):
         assert dock.isVisible() and dock.objectName()
         assert dock.features() & dock.DockWidgetFeature.DockWidgetFloatable

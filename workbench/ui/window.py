@@ -97,7 +97,8 @@ class MainWindow(QMainWindow):
         self.panels.append(panel)
         if panel.area == TAB:
             self.tabs.append(panel)
-            self.views.addTab(panel, panel.title)
+            index = self.views.addTab(panel, panel.title)
+            self.views.setTabToolTip(index, panel.title)     # the title in full where the bar elides it
         else:
             dock = QDockWidget(panel.title, self)
             dock.setObjectName(panel.object_name or type(panel).__name__)
