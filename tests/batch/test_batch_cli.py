@@ -44,3 +44,14 @@ def test_on_a_terminal_a_bar_shows_images_rate_and_time_left(capsys, tmp_path, m
                              "--images", "dataset:shapes:5", "--out", str(tmp_path / "o"))
     assert code == 0 and out.startswith("5 done, 0 failed")
     assert "batch:" in err and "/5 [" in err and "img/s" in err
+
+
+def test_workers_without_ray_name_the_extra_to_install(capsys, tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "ray", None)          # as if the [cluster] extra were not installed
+    code, _out, err = run_cli(capsys, "batch", "saliency", "--model", "zoo:shapes-cnn", "--images",
+                              "dataset:shapes:2", "--out", str(tmp_path / "o"), "--workers", "2")
+    assert code == 2
+    assert err == 'workbench batch: --workers and --address need Ray: pip install -e ".[cluster]" ' \
+                  '(or pip install "ray>=2.9")\n'
+    assert not (tmp_path / "o").exists()

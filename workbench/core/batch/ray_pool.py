@@ -32,7 +32,7 @@ class _Worker:
 
 def ray_outcomes(todo: list[Item], method: "Method", model: str, params: dict[str, Any], target: str | None,
                  workers: int, address: str | None, device: str) -> Iterator[Outcome]:
-    ray = _require_ray()
+    ray = require_ray()
     started = not ray.is_initialized()
     if started:
         _start(ray, workers, address)
@@ -90,7 +90,7 @@ def _start(ray, workers: int, address: str | None) -> None:
         ray.init(num_cpus=workers or os.cpu_count() or 1, **quiet)
 
 
-def _require_ray():
+def require_ray():
     try:
         import ray
     except ImportError:

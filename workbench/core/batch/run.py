@@ -45,6 +45,9 @@ def run_batch(method: "Method", model: str, images: str, out: str | os.PathLike,
     ``workers``, default one per GPU or per CPU). ``check`` raises to stop (the run is resumable)."""
     params = _plain_params(params)
     _check_method(method, params)
+    if workers or address:
+        from workbench.core.batch.ray_pool import require_ray
+        require_ray()                      # before anything is written
     items = resolve_items(images)
     store = BatchStore(out)
     store.open({"method": method.name, "model": model, "params": params, "target": target,
