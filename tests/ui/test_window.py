@@ -86,7 +86,10 @@ def test_window_has_views_docks_and_menus(window):
         "Image", "Grid", "Compare", "Attention", "DETR", "Captions", "Latent", "GAN lab", "Detectors", "Features",
         "Projector", "Style", "Super-res", "Inpaint"]
     assert [window.views.tabToolTip(i) for i in range(window.views.count())] == \
-        [window.views.tabText(i) for i in range(window.views.count())]       # in full, where the bar elides
+        [window.views.tabText(i) for i in range(window.views.count())]
+    bar = window.views.tabBar()
+    for i in range(bar.count()):       # every title whole: the bar scrolls rather than cut names to a letter
+        assert bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(bar.tabText(i))
     assert window.canvas.parent() is window.views.widget(IMAGE_TAB)
     assert {d.windowTitle() for d in window.docks} >= {"Model", "Method", "Layers", "Attribution", "Detection",
                                                        "Region", "Segmentation", "Batch"}

@@ -53,9 +53,10 @@ class MainWindow(QMainWindow):
         self.views = QTabWidget()
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
-        # with the docks open the tabs can outgrow the bar: shorten their names first, and scroll
-        # only when the window is narrower still
-        self.views.setElideMode(Qt.TextElideMode.ElideRight)
+        # with the docks open fourteen tabs outgrow the bar: their names stay whole (elided to fit,
+        # most would keep one letter) and the bar scrolls; View lists every tab with its shortcut
+        self.views.setElideMode(Qt.TextElideMode.ElideNone)
+        self.views.setUsesScrollButtons(True)
         self.setCentralWidget(self.views)
         self.notice = Notice(self.views)
         self.status = JobStatus(self.statusBar(), engine, self.notice)
