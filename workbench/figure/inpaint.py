@@ -6,21 +6,22 @@ picture twice as wide); SVG and PDF keep curves and text as vectors.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
 
 from workbench.core.results.inpaint import COLUMNS, Inpainting
 from workbench.figure import text
+from workbench.figure.loss_curves import AXIS_LABELS_WIDTH, FONT_PX, LossCurve, paint_loss_curves
 from workbench.figure.paint import to_qimage
-from workbench.figure.render import check_format, ensure_gui_app, write_figure
+from workbench.figure.render import check_format
+from workbench.figure.scaled import paint_scale, write_scaled
 
 PANEL_SIDE = 150.0
-GAP, MARGIN, FONT_PX = 10.0, 14.0, 12.0
+GAP, MARGIN = 10.0, 14.0
 PLOT_HEIGHT = 140.0
 CONTEXT_COLOR, PRIOR_COLOR = (40, 110, 200), (200, 70, 40)
 
@@ -45,7 +46,7 @@ class InpaintLayout:
 
 def layout(results: list[Inpainting], title: str) -> InpaintLayout:
     line = FONT_PX * 1.5
-    left = MARGIN + 4.2 * FONT_PX
+    left = MARGIN + AXIS_LABELS_WIDTH
     width = left + len(COLUMNS) * (PANEL_SIDE + GAP) - GAP + MARGIN
     head = QRectF(MARGIN, MARGIN, width - 2 * MARGIN, 2 * line)
     y = head.bottom() + GAP
@@ -65,60 +66,14 @@ def layout(results: list[Inpainting], title: str) -> InpaintLayout:
     return InpaintLayout((width, y + MARGIN), head, rows, labels, plot)
 
 
-def _decades(values: np.ndarray) -> tuple[float, float]:
-    v = values[np.isfinite(values) & (values > 0)]
-    if not len(v):
-        return -1.0, 0.0
-    lo, hi = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
-    return float(lo), float(max(hi, lo + 1))
-
-
 def paint_curves(painter: QPainter, plot: QRectF, result: Inpainting) -> None:
-    """The latent fill's context and prior losses (of the best start) per step, log axis."""
-    font = text.font(FONT_PX)
-    painter.setFont(font)
-    curves = [("context loss", np.asarray(result.context_curve, np.float64), CONTEXT_COLOR),
-              ("prior loss", np.asarray(result.prior_curve, np.float64), PRIOR_COLOR)]
-    logs = _decades(np.concatenate([c for _n, c, _k in curves]))
-    steps = max(result.steps, len(curves[0][1]), 1)
-    painter.setPen(QPen(QColor(0, 0, 0), 1.0))
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.drawRect(plot)
-    for k in range(int(logs[0]), int(logs[1]) + 1):
-        y = plot.bottom() - (k - logs[0]) / (logs[1] - logs[0]) * plot.height()
-        painter.setPen(QPen(QColor(225, 225, 225), 0.8))
-        painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-        painter.setPen(QColor(0, 0, 0))
-        painter.drawText(QRectF(plot.left() - 4.2 * FONT_PX, y - FONT_PX, 4 * FONT_PX, 2 * FONT_PX),
-                         int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"1e{k}")
-    for x_step in (0, steps // 2, steps):
-        x = plot.left() + x_step / steps * plot.width()
-        painter.drawText(QRectF(x - 3 * FONT_PX, plot.bottom() + 2, 6 * FONT_PX, 1.5 * FONT_PX),
-                         int(Qt.AlignmentFlag.AlignHCenter), str(x_step))
-    painter.drawText(QRectF(plot.left(), plot.bottom() + 1.5 * FONT_PX, plot.width(), 1.5 * FONT_PX),
-                     int(Qt.AlignmentFlag.AlignHCenter), "step (latent optimisation, best start)")
-    for _name, values, colour in curves:
-        path, started = QPainterPath(), False
-        for i, v in enumerate(values):
-            if not (np.isfinite(v) and v > 0):
-                continue
-            x = plot.left() + (i + 1) / steps * plot.width()
-            y = plot.bottom() - (math.log10(v) - logs[0]) / (logs[1] - logs[0]) * plot.height()
-            path.lineTo(x, y) if started else path.moveTo(x, y)
-            started = True
-        painter.setPen(QPen(QColor(*colour), 1.6))
-        painter.drawPath(path)
-    fm = QFontMetricsF(font)
-    now = (result.context_loss, result.prior_loss)      # at the latent kept, as the row's caption says
-    entries = [(f"{n} {value:.3g}", c) for (n, _v, c), value in zip(curves, now)]
-    x = plot.right() - sum(fm.horizontalAdvance(t) + 3.2 * FONT_PX for t, _c in entries) + 1.2 * FONT_PX
-    y = plot.top() - 0.75 * FONT_PX
-    for label, colour in entries:
-        painter.setPen(QPen(QColor(*colour), 2.0))
-        painter.drawLine(QPointF(x, y), QPointF(x + 1.5 * FONT_PX, y))
-        painter.setPen(QColor(0, 0, 0))
-        painter.drawText(QPointF(x + 2 * FONT_PX, y + 0.35 * FONT_PX), label)
-        x += fm.horizontalAdvance(label) + 3.2 * FONT_PX
+    """The latent fill's context and prior losses (of the best start) per step, log axis; the legend
+    gives the losses at the latent kept, as the row's caption does."""
+    curves = [LossCurve("context loss", np.asarray(result.context_curve, np.float64), CONTEXT_COLOR,
+                        result.context_loss),
+              LossCurve("prior loss", np.asarray(result.prior_curve, np.float64), PRIOR_COLOR, result.prior_loss)]
+    paint_loss_curves(painter, plot, curves, max(result.steps, len(curves[0].values), 1),
+                      "step (latent optimisation, best start)")
 
 
 def paint_inpaintings(painter: QPainter, lay: InpaintLayout, results: list[Inpainting], title: str) -> None:
@@ -144,22 +99,12 @@ def export_inpaintings(results: list[Inpainting], path: str | Path, scale: float
     check_format(path)
     if not results:
         raise ValueError("nothing to export: no inpainting yet")
-    if not scale > 0:
-        raise ValueError(f"the scale must be positive, not {scale}")
-    ensure_gui_app()
+    s = paint_scale(path, scale)
     title = title or (results[0].title if len(results) == 1 else "inpainting: " + " vs ".join(
         r.fill_name for r in results))
     lay = layout(results, title)
-    w, h = lay.size
-    s = scale if Path(path).suffix.lower() == ".png" else 1.0
-
-    def paint(painter: QPainter) -> None:
-        painter.scale(s, s)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        paint_inpaintings(painter, lay, results, title)
-
-    return write_figure(path, (w * s, h * s), paint, title)
+    return write_scaled(path, lay.size, s, lambda painter: paint_inpaintings(painter, lay, results, title), title,
+                        smooth_pixmaps=False)
 
 
 def export_inpaint(result: Inpainting, image: np.ndarray | None, path: str | Path, scale: float = 1.0) -> Path:

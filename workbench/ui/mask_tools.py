@@ -3,7 +3,7 @@ load or save the mask as a PNG (white = hole). Shown while the brush is on or a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPushButton, QRadioButton, QSpinBox,
@@ -11,6 +11,26 @@ from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, Q
 
 from workbench.core.inpaint import masks as M
 from workbench.ui.mask_brush import ERASE, PAINT, MaskBrush
+
+
+def load_mask(workspace: Any, path: str | Path, say: Callable[[str], Any]) -> bool:
+    """Make the mask PNG at ``path`` (white = hole) the workspace's mask, resized to its image; when it
+    cannot, ``say`` why and change nothing."""
+    if workspace is None or workspace.image is None:
+        say("Open an image first: a mask is loaded onto it")
+        return False
+    try:
+        workspace.set_mask(M.load_mask(path, workspace.image.shape))
+    except (ValueError, OSError) as exc:
+        say(f"Could not load the mask: {exc}")
+        return False
+    return True
+
+
+def ask_mask_path(parent: QWidget) -> str:
+    """A mask PNG chosen in a dialog ("" when cancelled)."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Load Mask", "", "Mask images (*.png)")
+    return path
 
 
 class MaskTools(QWidget):
@@ -84,16 +104,7 @@ class MaskTools(QWidget):
 
     def load(self, path: str | Path) -> bool:
         """Make the mask PNG at ``path`` the workspace's mask (resized to the image)."""
-        ws = self.workspace
-        if ws.image is None:
-            self.message.emit("Open an image first: a mask is loaded onto it")
-            return False
-        try:
-            ws.set_mask(M.load_mask(path, ws.image.shape))
-        except (ValueError, OSError) as exc:
-            self.message.emit(f"Could not load the mask: {exc}")
-            return False
-        return True
+        return load_mask(self.workspace, path, self.message.emit)
 
     def save(self, path: str | Path) -> bool:
         mask = self.workspace.mask
@@ -109,7 +120,7 @@ class MaskTools(QWidget):
         return True
 
     def _load_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load Mask", "", "Mask images (*.png)")
+        path = ask_mask_path(self)
         if path:
             self.load(path)
 

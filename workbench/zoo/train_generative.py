@@ -22,6 +22,7 @@ from workbench.zoo import sample_quality
 from workbench.zoo.digits import FRACTIONS, SPLIT_SEED, load_split
 from workbench.zoo.generative import SPECS, ConvAE, ConvVAE, Discriminator, Generator, LatentModel
 from workbench.zoo.reproducible import log_to_stderr, reproducible
+from workbench.zoo.train_steps import adversarial_loss, cosine_schedule, critic_step
 
 QUALITY_SAMPLES = 500
 QUALITY_SEED = 0
@@ -30,11 +31,6 @@ Log = Callable[[str], None]
 
 def images(split: str) -> torch.Tensor:
     return sample_quality.as_batch(load_split(split)[0])
-
-
-def _cosine(opt: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
 
 
 def ae_loss(model: ConvAE, x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +59,7 @@ def fit_autoencoder(model: ConvAE, loss_fn: Callable[[ConvAE, torch.Tensor], tor
                     seed: int, name: str, log: Log) -> None:
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = _cosine(opt, epochs * math.ceil(len(x) / batch_size))
+    sched = cosine_schedule(opt, epochs * math.ceil(len(x) / batch_size))
     for epoch in range(epochs):
         model.train()
         total = 0.0
@@ -153,18 +149,8 @@ def fit_gan(gen: Generator, disc: Discriminator, x: torch.Tensor, *, epochs: int
         for idx in np.array_split(rng.permutation(len(x)), math.ceil(len(x) / batch_size)):
             real = x[idx]
             fake = gen(torch.randn(len(idx), gen.latent_dim))
-            d_real, d_fake = disc(real), disc(fake.detach())
-            if hinge:
-                loss_d = F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
-            else:
-                loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                          + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            d_gen = disc(fake)
-            loss_g = (-d_gen.mean() if hinge
-                      else F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen)))
+            loss_d = critic_step(disc, opt_d, real, fake, hinge=hinge)
+            loss_g = adversarial_loss(disc, fake, hinge=hinge)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()

@@ -23,6 +23,7 @@ from workbench.zoo.generative import Discriminator
 from workbench.zoo.inpaint import ContextEncoder, blend, random_masks
 from workbench.zoo.reproducible import log_to_stderr, reproducible
 from workbench.zoo.train_generative import data_card, images
+from workbench.zoo.train_steps import adversarial_loss, cosine_schedule, critic_step
 
 NAME = "digits-inpaint"
 SETTINGS = {"lr": 1e-3, "d_lr": 2e-4, "betas": (0.5, 0.999), "batch_size": 64, "adversarial_weight": 0.003,
@@ -52,8 +53,7 @@ def fit(net: ContextEncoder, disc: Discriminator, x: torch.Tensor, val: torch.Te
     opt_g = torch.optim.Adam(net.parameters(), lr=s["lr"], betas=s["betas"])
     opt_d = torch.optim.Adam(disc.parameters(), lr=s["d_lr"], betas=s["betas"])
     per_epoch = math.ceil(len(x) / s["batch_size"])
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt_g, lambda i: 0.5 * (1 + math.cos(math.pi * min(i, epochs * per_epoch) / (epochs * per_epoch))))
+    sched = cosine_schedule(opt_g, epochs * per_epoch)
     best, best_mse, best_epoch, history = copy.deepcopy(net), math.inf, 0, []
     for epoch in range(epochs):
         net.train()
@@ -63,14 +63,8 @@ def fit(net: ContextEncoder, disc: Discriminator, x: torch.Tensor, val: torch.Te
             mask = torch.from_numpy(random_masks(len(idx), rng))
             pred = net.predict(real, mask)
             filled = blend(real, pred, mask)
-            d_real, d_fake = disc(real), disc(filled.detach())
-            loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            d_gen = disc(filled)
-            loss_adv = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+            loss_d = critic_step(disc, opt_d, real, filled)
+            loss_adv = adversarial_loss(disc, filled)
             loss_rec = hole_mse(pred, real, mask)
             loss = loss_rec + s["adversarial_weight"] * loss_adv
             opt_g.zero_grad(set_to_none=True)

@@ -6,30 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from workbench.ui.live_controls import LiveControls, double_spin, int_spin
 
 GENERATORS = ("zoo:digits-dcgan", "zoo:digits-sngan")
 ENCODERS = ("zoo:digits-inpaint",)
-
-
-def _double(lo: float, hi: float, value: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(lo, hi)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setValue(value)
-    box.setToolTip(tip)
-    return box
-
-
-def _int(lo: int, hi: int, value: int, step: int, tip: str) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setValue(value)
-    box.setToolTip(tip)
-    return box
 
 
 def _models(ids: tuple[str, ...], tip: str) -> QComboBox:
@@ -40,14 +23,14 @@ def _models(ids: tuple[str, ...], tip: str) -> QComboBox:
     return box
 
 
-class InpaintControls(QWidget):
+class InpaintControls(LiveControls):
     paintRequested = Signal()
     centreRequested = Signal()
     loadRequested = Signal()
     clearRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("inpaintRunButton", parent)
         self.mask_label = QLabel()
         self.mask_label.setWordWrap(True)
         self.paint_button = QPushButton("Paint on image")
@@ -59,29 +42,22 @@ class InpaintControls(QWidget):
         self.load_button.setToolTip("Open a mask PNG, white = hole")
 
         self.generator = _models(GENERATORS, "The generator whose latent z is optimised (a model id)")
-        self.steps = _int(1, 10000, 300, 50, "Optimisation steps (Adam on z)")
-        self.restarts = _int(1, 256, 8, 1, "Random starts optimised together; the lowest total loss is kept")
-        self.prior_weight = _double(0.0, 100.0, 0.03, 0.01, 3, "lambda on the prior loss ||z||^2 / (2 d)")
+        self.steps = int_spin(1, 10000, 300, 50, "Optimisation steps (Adam on z)")
+        self.restarts = int_spin(1, 256, 8, 1, "Random starts optimised together; the lowest total loss is kept")
+        self.prior_weight = double_spin(0.0, 100.0, 0.03, 0.01, 3, "lambda on the prior loss ||z||^2 / (2 d)")
         self.weighted = QCheckBox("Weight context by the hole")
         self.weighted.setChecked(True)
         self.weighted.setToolTip("Yeh et al.: a known pixel counts by the share of its 7x7 window in the hole")
         self.loss = QComboBox()
         self.loss.addItems(["l1", "l2"])
         self.loss.setToolTip("The context loss on the known pixels")
-        self.lr = _double(0.0001, 10.0, 0.05, 0.01, 4, "Adam's learning rate on z")
+        self.lr = double_spin(0.0001, 10.0, 0.05, 0.01, 4, "Adam's learning rate on z")
         self.blend = QComboBox()
         self.blend.addItems(["paste", "poisson"])
         self.blend.setToolTip("Paste the fill into the hole, or keep its gradients only (Poisson blending)")
-        self.preview_every = _int(1, 1000, 10, 1, "Show the optimisation every this many steps")
-        self.seed = _int(0, 2 ** 31 - 1, 0, 1, "Seed of the random starts")
+        self.preview_every = int_spin(1, 1000, 10, 1, "Show the optimisation every this many steps")
+        self.seed = int_spin(0, 2 ** 31 - 1, 0, 1, "Seed of the random starts")
         self.encoder = _models(ENCODERS, "The context encoder (a model id)")
-
-        self.run_button = QPushButton("Run")
-        self.run_button.setObjectName("inpaintRunButton")
-        self.stop_button = QPushButton("Stop")
-        self.export_button = QPushButton("Export…")
-        self.note = QLabel()
-        self.note.setWordWrap(True)
 
         mask_box = QGroupBox("Mask")
         mask_layout = QVBoxLayout(mask_box)
@@ -106,23 +82,12 @@ class InpaintControls(QWidget):
         QFormLayout(encoder_box).addRow("Model", self.encoder)
         both = QFormLayout()
         both.addRow("Blend", self.blend)
-        buttons = QHBoxLayout()
-        for b in (self.run_button, self.stop_button, self.export_button):
-            buttons.addWidget(b)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for w in (mask_box, latent_box, encoder_box):
-            layout.addWidget(w)
-        layout.addLayout(both)
-        layout.addLayout(buttons)
-        layout.addWidget(self.note)
-        layout.addStretch(1)
+        self.lay_out(mask_box, latent_box, encoder_box, both)
 
         self.paint_button.clicked.connect(self.paintRequested.emit)
         self.centre_button.clicked.connect(self.centreRequested.emit)
         self.load_button.clicked.connect(self.loadRequested.emit)
         self.clear_button.clicked.connect(self.clearRequested.emit)
-        self.set_running(False)
 
     def values(self) -> dict[str, Any]:
         return {"steps": self.steps.value(), "restarts": self.restarts.value(),
@@ -153,6 +118,3 @@ class InpaintControls(QWidget):
     def set_mask_text(self, text: str, has_mask: bool) -> None:
         self.mask_label.setText(text)
         self.clear_button.setEnabled(has_mask)
-
-    def set_running(self, running: bool) -> None:
-        self.stop_button.setEnabled(running)

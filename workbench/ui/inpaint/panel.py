@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtWidgets import QFileDialog, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QWidget
 
 from workbench.core.inpaint import masks as M
 from workbench.core.inpaint.jobs import inpaint_with
@@ -23,8 +22,10 @@ from workbench.figure.inpaint import CONTEXT_COLOR, PRIOR_COLOR, export_inpainti
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.inpaint.controls import InpaintControls
 from workbench.ui.inpaint.preview import MASK, ORIGINAL, InpaintPreview
-from workbench.ui.live_tab import LiveTab
+from workbench.ui.live_tab import LiveTab, status_label
+from workbench.ui.loss_plot import LossPlot
 from workbench.ui.mask_brush import MaskBrush
+from workbench.ui.mask_tools import ask_mask_path, load_mask
 from workbench.ui.panel import TAB
 
 KEY = "inpaint-tab"
@@ -52,19 +53,12 @@ class InpaintPanel(LiveTab):
         self.encoder_ticket: Any = None
         self.controls = InpaintControls()
         self.controls.setFixedWidth(CONTROLS_WIDTH)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status = status_label()
         self.preview = InpaintPreview()
-        self.curve = pg.PlotWidget()
-        self.curve.setFixedHeight(170)
-        self.curve.setLabel("bottom", "step (latent optimisation, best start)")
-        self.curve.setLabel("left", "loss (log)")
-        self.curve.getAxis("left").enableAutoSIPrefix(False)
-        self.curve.setMouseEnabled(False, False)
-        self.curve.addLegend(offset=(-10, 2), colCount=2)   # one row, in the headroom above the curves
-        self.context_line = self.curve.plot([], [], pen=pg.mkPen(CONTEXT_COLOR, width=2), name="context loss")
-        self.prior_line = self.curve.plot([], [], pen=pg.mkPen(PRIOR_COLOR, width=2), name="prior loss")
+        # the legend in one row, in the headroom above the curves
+        self.curve = LossPlot("step (latent optimisation, best start)", legend_offset=(-10, 2), legend_columns=2)
+        self.context_line = self.curve.add_loss("context loss", CONTEXT_COLOR)
+        self.prior_line = self.curve.add_loss("prior loss", PRIOR_COLOR)
         self.lay_out_with_controls(self.preview, self.curve)
         self.controls.paintRequested.connect(self.paint_on_image)
         self.controls.centreRequested.connect(self.centre_hole)
@@ -129,16 +123,7 @@ class InpaintPanel(LiveTab):
         ws.set_mask(M.centre_square(ws.image.shape))
 
     def load_mask(self, path: str | Path) -> bool:
-        ws = self.workspace
-        if ws is None or ws.image is None:
-            self.message.emit("Open an image first: a mask is loaded onto it")
-            return False
-        try:
-            ws.set_mask(M.load_mask(path, ws.image.shape))
-        except (ValueError, OSError) as exc:
-            self.message.emit(f"Could not load the mask: {exc}")
-            return False
-        return True
+        return load_mask(self.workspace, path, self.message.emit)
 
     def run(self) -> Any:
         """Fill with both: the encoder first (one pass), then the latent optimisation, shown live."""
@@ -205,13 +190,8 @@ class InpaintPanel(LiveTab):
 
     def _plot_curves(self, result: Inpainting) -> None:
         """The context and prior losses' log10 per step."""
-        steps = np.arange(1, len(result.context_curve) + 1)
-        logs = []
-        for line, values in ((self.context_line, result.context_curve), (self.prior_line, result.prior_curve)):
-            v = np.asarray(values, np.float64)
-            keep = np.isfinite(v) & (v > 0)
-            line.setData(steps[keep], np.log10(v[keep]))
-            logs += list(np.log10(v[keep]))
+        logs = self.curve.show_losses([(self.context_line, result.context_curve),
+                                       (self.prior_line, result.prior_curve)])
         if logs:   # ticks at 1, 2 and 5 per decade; headroom above the curves for the legend
             lo, hi = int(np.floor(min(logs))), int(np.ceil(max(logs)))
             ticks = [(np.log10(m * 10.0 ** k), f"{m * 10.0 ** k:g}") for k in range(lo, hi + 1) for m in (1, 2, 5)]
@@ -239,6 +219,6 @@ class InpaintPanel(LiveTab):
         export_with_dialog(self, "Export Inpainting", "inpaint.png", self.export_figure, self.message.emit)
 
     def _load_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load Mask", "", "Mask images (*.png)")
+        path = ask_mask_path(self)
         if path:
             self.load_mask(path)

@@ -4,10 +4,10 @@ the context encoder's fill side by side below."""
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
+
+from workbench.ui.picture_view import PictureView
 
 MASK, LATENT, ENCODER, ORIGINAL = "mask", "latent", "encoder", "original"
 TITLES = {MASK: "Painted mask", ORIGINAL: "Original (under the hole)", LATENT: "Latent optimisation",
@@ -15,17 +15,11 @@ TITLES = {MASK: "Painted mask", ORIGINAL: "Original (under the hole)", LATENT: "
 COLUMNS = 2
 
 
-class Picture(pg.GraphicsView):
+class Picture(PictureView):
     """One picture, its aspect kept, scaled to the space it has."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.viewbox = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.viewbox.setMouseEnabled(False, False)
-        self.setCentralItem(self.viewbox)
-        self.item = pg.ImageItem(axisOrder="row-major")
-        self.viewbox.addItem(self.item)
-        self.setBackground(self.palette().color(QPalette.ColorRole.Window))
         self.setMinimumSize(80, 80)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.shown: np.ndarray | None = None
@@ -36,12 +30,12 @@ class Picture(pg.GraphicsView):
     def show_rgb(self, rgb: np.ndarray | None) -> None:
         """A float (H, W, 3) picture in [0, 1], or None for none."""
         if rgb is None:
-            self.item.clear()
+            self.image_item.clear()
             self.shown = None
             return
         u8 = np.clip(np.asarray(rgb, np.float32) * 255 + 0.5, 0, 255).astype(np.uint8)
         self.shown = u8
-        self.item.setImage(u8, levels=(0, 255), autoLevels=False)
+        self.image_item.setImage(u8, levels=(0, 255), autoLevels=False)
         self.viewbox.autoRange(padding=0.0)
 
 

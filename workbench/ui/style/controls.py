@@ -8,42 +8,23 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from workbench.core.style.images import load_style, style_names
 from workbench.ui.image_io import DIALOG_FILTER
+from workbench.ui.live_controls import LiveControls, double_spin, int_spin
 
 MODES = {"transfer": "Style transfer", "texture": "Texture synthesis"}
 THUMB = 72
 
 
-def _spin(lo: float, hi: float, value: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(lo, hi)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setValue(value)
-    box.setToolTip(tip)
-    return box
-
-
-def _int_spin(lo: int, hi: int, value: int, step: int, tip: str) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setValue(value)
-    box.setToolTip(tip)
-    return box
-
-
-class StyleControls(QWidget):
+class StyleControls(LiveControls):
     extractorChanged = Signal(str)
     styleChanged = Signal(str)
     openContent = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("styleRunButton", parent)
         self.extractor = QComboBox()
         self.extractor.setEditable(True)
         self.extractor.setToolTip("The network whose Gram matrices define style: a model id (zoo:, torchvision:, "
@@ -73,18 +54,15 @@ class StyleControls(QWidget):
                                "do: relu1:1, relu2:0.5); empty: the extractor's defaults, shown greyed")
         self.content_layer = QLineEdit()
         self.content_layer.setToolTip("The layer whose features keep the content; empty: the default, shown greyed")
-        self.content_weight = _spin(0.0, 1e6, 1.0, 0.1, 2, "Weight of the content loss (relative: 1 = as far as zero)")
-        self.style_weight = _spin(0.0, 1e6, 20.0, 1.0, 1, "Weight of the Gram (style) loss (relative, like content)")
-        self.tv_weight = _spin(0.0, 10.0, 0.0005, 0.0001, 4, "Weight of total variation: smooths neighbouring pixels")
-        self.steps = _int_spin(1, 10000, 300, 10, "Optimisation steps (Adam)")
-        self.size = _int_spin(16, 1024, 256, 16, "The long side of the result, in pixels (the content is resized)")
-        self.preview_every = _int_spin(1, 1000, 10, 1, "Show the image every this many steps")
-        self.run_button = QPushButton("Run")
-        self.run_button.setObjectName("styleRunButton")
-        self.stop_button = QPushButton("Stop")
-        self.export_button = QPushButton("Export…")
-        self.note = QLabel()
-        self.note.setWordWrap(True)
+        self.content_weight = double_spin(0.0, 1e6, 1.0, 0.1, 2,
+                                          "Weight of the content loss (relative: 1 = as far as zero)")
+        self.style_weight = double_spin(0.0, 1e6, 20.0, 1.0, 1,
+                                        "Weight of the Gram (style) loss (relative, like content)")
+        self.tv_weight = double_spin(0.0, 10.0, 0.0005, 0.0001, 4,
+                                     "Weight of total variation: smooths neighbouring pixels")
+        self.steps = int_spin(1, 10000, 300, 10, "Optimisation steps (Adam)")
+        self.size = int_spin(16, 1024, 256, 16, "The long side of the result, in pixels (the content is resized)")
+        self.preview_every = int_spin(1, 1000, 10, 1, "Show the image every this many steps")
 
         style_row = QHBoxLayout()
         style_row.addWidget(self.style_box, 1)
@@ -106,15 +84,7 @@ class StyleControls(QWidget):
         form.addRow("Steps", self.steps)
         form.addRow("Size", self.size)
         form.addRow("Preview every", self.preview_every)
-        buttons = QHBoxLayout()
-        for b in (self.run_button, self.stop_button, self.export_button):
-            buttons.addWidget(b)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.note)
-        layout.addStretch(1)
+        self.lay_out(form)
 
         self.style_open.clicked.connect(self._open_style)
         self.content_open.clicked.connect(self.openContent.emit)
@@ -122,7 +92,6 @@ class StyleControls(QWidget):
         self.extractor.activated.connect(lambda _i: self.extractorChanged.emit(self.extractor_id()))
         self.extractor.lineEdit().editingFinished.connect(lambda: self.extractorChanged.emit(self.extractor_id()))
         self.mode_box.currentIndexChanged.connect(lambda _i: self._on_mode())
-        self.set_running(False)
         self._on_style()
         self._on_mode()
 
@@ -187,9 +156,6 @@ class StyleControls(QWidget):
 
     def set_content(self, text: str) -> None:
         self.content_label.setText(text)
-
-    def set_running(self, running: bool) -> None:
-        self.stop_button.setEnabled(running)
 
     # --- inside -----------------------------------------------------------------------
     def _open_style(self) -> None:

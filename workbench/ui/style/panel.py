@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtWidgets import QFileDialog, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from workbench.core.style.jobs import describe_extractor, extractor_choices, stylise_with
 from workbench.figure.style import CONTENT_COLOR, STYLE_COLOR, export_style
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.image_io import DIALOG_FILTER
-from workbench.ui.live_tab import LiveTab
+from workbench.ui.live_tab import LiveTab, status_label
+from workbench.ui.loss_plot import LossPlot
 from workbench.ui.panel import TAB
 from workbench.ui.style.controls import StyleControls
 from workbench.ui.style.preview import StylePreview
@@ -41,19 +41,11 @@ class StylePanel(LiveTab):
 
         self.controls = StyleControls()
         self.controls.setFixedWidth(CONTROLS_WIDTH)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status = status_label()
         self.preview = StylePreview()
-        self.curve = pg.PlotWidget()
-        self.curve.setFixedHeight(170)
-        self.curve.setLabel("bottom", "step")
-        self.curve.setLabel("left", "loss (log)")
-        self.curve.getAxis("left").enableAutoSIPrefix(False)
-        self.curve.setMouseEnabled(False, False)
-        self.curve.addLegend(offset=(-10, 10))
-        self.style_line = self.curve.plot([], [], pen=pg.mkPen(STYLE_COLOR, width=2), name="Gram (style) loss")
-        self.content_line = self.curve.plot([], [], pen=pg.mkPen(CONTENT_COLOR, width=2), name="content loss")
+        self.curve = LossPlot("step", legend_offset=(-10, 10))
+        self.style_line = self.curve.add_loss("Gram (style) loss", STYLE_COLOR)
+        self.content_line = self.curve.add_loss("content loss", CONTENT_COLOR)
         self.lay_out_with_controls(self.preview, self.curve)
         self.controls.openContent.connect(self._open_content)
         self.controls.extractorChanged.connect(self._describe)
@@ -139,12 +131,8 @@ class StylePanel(LiveTab):
     def _show(self, result: Any) -> None:
         self.result = result
         self.preview.show_panels(result.panels())
-        logs = []
-        for line, values in ((self.style_line, result.style_curve), (self.content_line, result.content_curve)):
-            v = np.asarray(values, np.float64)
-            keep = np.isfinite(v) & (v > 0)          # no zero on a log scale (the content loss at the start)
-            line.setData(np.arange(1, len(v) + 1)[keep], np.log10(v[keep]))
-            logs += list(np.log10(v[keep]))
+        logs = self.curve.show_losses([(self.style_line, result.style_curve),
+                                       (self.content_line, result.content_curve)])
         if logs:   # the losses' log10, labelled at whole decades as the figure is
             lo, hi = int(np.floor(min(logs))), int(np.ceil(max(logs)))
             self.curve.getAxis("left").setTicks([[(k, f"1e{k}") for k in range(lo, max(hi, lo + 1) + 1)], []])

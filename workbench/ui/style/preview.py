@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QPalette
 
 from workbench.core.results.style import fit_to
+from workbench.ui.picture_view import PictureView
 
 GAP = 4          # pixels between the pictures, at the result's size
 
@@ -22,17 +23,11 @@ def layout(shape: tuple[int, int], others: int) -> list[tuple[int, int, int, int
     return rects
 
 
-class StylePreview(pg.GraphicsView):
+class StylePreview(PictureView):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.viewbox = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.viewbox.setMouseEnabled(False, False)
-        self.setCentralItem(self.viewbox)
-        self.image_item = pg.ImageItem(axisOrder="row-major")
-        self.viewbox.addItem(self.image_item)
         self.titles: list[str] = []
         self._captions: list[pg.TextItem] = []
-        self.setBackground(self.palette().color(QPalette.ColorRole.Window))
 
     def show_panels(self, panels: list[tuple[str, np.ndarray]]) -> None:
         """(title, (H, W, 3) float image in [0, 1]) pictures of one size, the result last."""
