@@ -27,7 +27,7 @@ from workbench.core.sources import ModelLoadError, load_model
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning")
 SIDE = 16
 LABELS = ["a", "b", "c"]
-HOOK_METHODS = ("gradcam", "gradcam-pp", "scorecam", "activations", "dream", "invert", "style")
+HOOK_METHODS = ("gradcam", "gradcam-pp", "scorecam", "activations", "dream", "invert", "style", "feature-vector")
 # DeepDream (every octave's size) and style transfer (its working size) run the model at sizes a .pt2
 # program exported at one size refuses
 FIXED_SIZE_REFUSED = {"pt2": ("dream", "style")}
@@ -98,6 +98,8 @@ def _values(result):
     for name in ("heatmap", "tiles", "images"):
         if getattr(result, name, None) is not None:
             return np.asarray(getattr(result, name))
+    if getattr(result, "series", None):
+        return np.concatenate([np.asarray(v, np.float64).ravel() for v in result.series.values()])
     raise AssertionError(f"no map in {type(result).__name__}")
 
 

@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core.hooks import require_forward_hooks
+
 PENULTIMATE = "penultimate"    # the input of the model's last linear layer: what the classifier reads
 
 
@@ -31,7 +33,8 @@ def extract(handle, images: np.ndarray, layer: str, device="cpu", batch: int = 2
     """Yield (images done, features, logits) after each batch; the last yield holds the (N, D) features and
     the (N, classes) logits of the whole set (logits None when the model does not give a 2-D output)."""
     module = handle.module
-    target = _hook_target(module, layer)
+    require_forward_hooks(module, "reading a layer's features")
+    target = _hook_target(module, layer, handle.layer_types or {})
     seen: dict[str, torch.Tensor] = {}
     if layer == PENULTIMATE:
         hook = target.register_forward_pre_hook(lambda _m, args: seen.__setitem__("x", args[0]))
@@ -53,13 +56,14 @@ def extract(handle, images: np.ndarray, layer: str, device="cpu", batch: int = 2
     yield len(images), np.concatenate(feats).astype(np.float32), np.concatenate(logits) if logits else None
 
 
-def _hook_target(module: nn.Module, layer: str) -> nn.Module:
+def _hook_target(module: nn.Module, layer: str, types: dict[str, str]) -> nn.Module:
+    """The module to hook; ``types`` names the classes an exported program's modules no longer show."""
+    named = dict(module.named_modules())
     if layer == PENULTIMATE:
-        linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+        linears = [n for n, m in named.items() if isinstance(m, nn.Linear) or types.get(n) == "Linear"]
         if not linears:
             raise ValueError("layer 'penultimate' needs a model with a linear head; choose a layer by name")
-        return linears[-1]
-    named = dict(module.named_modules())
+        return named[linears[-1]]
     if layer not in named:
         raise ValueError(f"no layer {layer!r}; choose one of the model's layers or {PENULTIMATE!r}")
     return named[layer]
