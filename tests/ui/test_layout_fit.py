@@ -18,6 +18,8 @@ from workbench.ui.window import MainWindow
 DEFAULT = QSize(1400, 900)
 TIMEOUT_MS = 60000
 CONTROLS = (QAbstractButton, QComboBox, QLabel, QAbstractSpinBox, QSlider, QLineEdit)
+# a tab bar's own scroll arrows: Qt sizes them under their hint, and their arrow fits at any width
+TAB_SCROLL_ARROWS = ("ScrollLeftButton", "ScrollRightButton")
 RIGHT_DOCKS = ("LayersDock", "attributionDock", "detectionDock", "regionDock", "segmentationDock")
 
 
@@ -40,6 +42,7 @@ def cut_off(root: QWidget) -> list[str]:
              if on_screen(a) and a.horizontalScrollBar().isVisible()]
     for w in root.findChildren(QWidget):
         inner = isinstance(w.parentWidget(), (QAbstractSpinBox, QComboBox))   # their own line edits
+        inner = inner or w.objectName() in TAB_SCROLL_ARROWS
         if isinstance(w, CONTROLS) and not inner and on_screen(w) and w.width() < w.minimumSizeHint().width() - 1:
             found.append(f"{path(w)} is {w.width()} px, needs {w.minimumSizeHint().width()}")
     return found
