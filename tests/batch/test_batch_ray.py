@@ -113,3 +113,27 @@ def test_a_killed_run_resumes_and_computes_every_item_once(tmp_path):
         time.sleep(0.5)
     assert _group_alive(proc.pid) == [] and _group_alive(again.pid) == []   # no Ray process outlives its run
     assert _ray_workers() == []
+
+
+RAY_CLI = [sys.executable, "-c", "import sys; from ray.scripts.scripts import main; sys.argv[0] = 'ray'; main()"]
+
+
+def test_address_joins_a_running_cluster_and_leaves_it_running(tmp_path):
+    started = subprocess.run([*RAY_CLI, "start", "--head", "--port", "6391", "--num-cpus", "2",
+                              "--disable-usage-stats", "--include-dashboard", "false"],
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    try:
+        out = tmp_path / "joined"
+        run = subprocess.run([sys.executable, "-m", "workbench", "batch", "saliency", "--model", MODEL, "--images",
+                              "dataset:shapes:6", "--out", str(out), "--address", "auto", "-q"],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.startswith("6 done, 0 failed")
+        rows = pq.read_table(out / S.INDEX).to_pylist()
+        assert len(rows) == 6 and len({r["worker"] for r in rows}) == 2      # one actor per CPU of the cluster
+        servers = [pid for pid in os.listdir("/proc") if pid.isdigit()
+                   and b"gcs_server" in _cmdline(int(pid)) and b"6391" in _cmdline(int(pid))]
+        assert servers                                                     # the cluster it joined is still up
+    finally:
+        subprocess.run([*RAY_CLI, "stop", "--force"], capture_output=True, timeout=120)
