@@ -23,6 +23,7 @@ class BatchDialog(QDialog):
         self.methods = methods
         self.setWindowTitle("Run a Batch")
         self.setObjectName("batchDialog")
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("x") * 70)     # room for a folder's path
         self.model_id, self.values = model_id, values
         self.method = QComboBox()
         self.method.setObjectName("batchMethod")
