@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from workbench.core.results.superres import SuperResolution
 from workbench.figure import text
 from workbench.figure.paint import to_qimage
-from workbench.figure.render import check_format, ensure_gui_app, write_figure
+from workbench.figure.scaled import paint_scale, write_scaled
 
 PANEL_SIDE = 200.0
 GAP, MARGIN, FONT_PX = 10.0, 14.0, 12.0
@@ -86,17 +86,6 @@ def paint_superres(painter: QPainter, layout: SuperresLayout, result: SuperResol
 def export_superres(result: SuperResolution, image: np.ndarray | None, path: str | Path,
                     scale: float = 1.0) -> Path:
     """The upscales with their scores and the loupe, as .png (``scale`` x), .svg or .pdf."""
-    check_format(path)
-    if not scale > 0:
-        raise ValueError(f"the scale must be positive, not {scale}")
-    ensure_gui_app()
+    s = paint_scale(path, scale)
     layout = superres_layout(result)
-    w, h = layout.size
-    s = scale if Path(path).suffix.lower() == ".png" else 1.0
-
-    def paint(painter: QPainter) -> None:
-        painter.scale(s, s)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        paint_superres(painter, layout, result)
-
-    return write_figure(path, (w * s, h * s), paint, result.title)
+    return write_scaled(path, layout.size, s, lambda painter: paint_superres(painter, layout, result), result.title)

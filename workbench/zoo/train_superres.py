@@ -12,7 +12,6 @@ and a batch of 32x32 digits. The card holds the held-out PSNR, SSIM and FID of b
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from torch.nn import functional as F
 from workbench.zoo import superres, superres_quality
 from workbench.zoo.superres_data import TrainingData, data_card, validation_images
 from workbench.zoo.reproducible import log_to_stderr, reproducible
+from workbench.zoo.train_steps import cosine_schedule
 
 SUBSET_SHAPES = 200
 # what the catalogue entry says, repeated in the card as every bundled card does
@@ -85,11 +85,6 @@ class Perceptual(nn.Module):
         return F.mse_loss(trunk((sr - mean) / std), trunk((hr - mean) / std))
 
 
-def _cosine(opt: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-
-
 def fit(model: superres.SuperResolver, recipe: Recipe, log=log_to_stderr,
         val: dict[str, np.ndarray] | None = None) -> list[dict]:
     data = TrainingData(recipe.seed)
@@ -97,7 +92,7 @@ def fit(model: superres.SuperResolver, recipe: Recipe, log=log_to_stderr,
     perceptual = Perceptual() if recipe.perceptual_weight > 0 else None
     disc = superres.PatchDiscriminator() if adversarial else None
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, 0.99))
-    sched = _cosine(opt, recipe.steps)
+    sched = cosine_schedule(opt, recipe.steps)
     opt_d = torch.optim.Adam(disc.parameters(), lr=recipe.disc_lr, betas=(0.5, 0.99)) if disc else None
     history: list[dict] = []
     sums: dict[str, float] = {}

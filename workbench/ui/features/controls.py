@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QStackedWidget, QWidget
 
 from workbench.ui.forms import ParamsForm
+from workbench.ui.live_controls import LiveControls
 
 ACTMAX, INVERT, DREAM = "actmax", "invert", "dream"
 MODES = {ACTMAX: "Activation maximisation", INVERT: "Feature inversion", DREAM: "DeepDream"}
@@ -72,40 +72,25 @@ class TargetPicker(QWidget):
         self.changed.emit()
 
 
-class FeatureControls(QWidget):
+class FeatureControls(LiveControls):
     modeChanged = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("", parent)
         self.mode_box = QComboBox()
         for key, text in MODES.items():
             self.mode_box.addItem(text, key)
         self.target = TargetPicker()
         self.forms: dict[str, ParamsForm] = {}
         self.stack = QStackedWidget()
-        self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Optimise the image; the preview updates every few steps")
-        self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop now and keep the last preview")
-        self.stop_button.setEnabled(False)
-        self.export_button = QPushButton("Export…")
-        self.note = QLabel()
-        self.note.setWordWrap(True)
         top = QFormLayout()
         top.addRow("Mode", self.mode_box)
         self.target_row = QLabel("Target")
         top.addRow(self.target_row, self.target)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addWidget(self.export_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(top)
-        layout.addWidget(self.stack)
-        layout.addLayout(buttons)
-        layout.addWidget(self.note)
-        layout.addStretch(1)
+        self.lay_out(top, self.stack)
+        self.layout().setContentsMargins(6, 6, 6, 6)
         self.mode_box.currentIndexChanged.connect(self._on_mode)
         self.target.changed.connect(self._show_target_rows)
 
@@ -165,9 +150,6 @@ class FeatureControls(QWidget):
                             ("max_channels", kind == "channels"), ("batch", kind in ("channels", "classes"))):
             if name in form.names():
                 form.layout().setRowVisible(form.editor(name), shown)
-
-    def set_running(self, running: bool) -> None:
-        self.stop_button.setEnabled(running)
 
     def _on_mode(self, *_: Any) -> None:
         mode = self.mode()

@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from workbench.core.optimize.picks import picked_channel
 from workbench.core.renderers import IMAGE
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.features.controls import ACTMAX, MODES, FeatureControls
 from workbench.ui.grid_view import GridView
-from workbench.ui.live_tab import LiveTab
+from workbench.ui.live_tab import LiveTab, status_label
 from workbench.ui.panel import TAB
 
 KEY = "features-tab"
@@ -43,8 +43,7 @@ class FeaturesPanel(LiveTab):
 
         self.controls = FeatureControls()
         self.controls.setFixedWidth(CONTROLS_WIDTH)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status = status_label()
         self.grid_view = GridView()
         self.curve = pg.PlotWidget()
         self.curve.setFixedHeight(130)
@@ -54,7 +53,6 @@ class FeaturesPanel(LiveTab):
         self.curve.getAxis("left").enableAutoSIPrefix(False)
         # long titles wrap or clip rather than widen the tab past the window
         self.grid_view.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.curve_line = self.curve.plot([], [], pen=pg.mkPen((40, 110, 200), width=2))
         self.lay_out_with_controls(self.grid_view, self.curve)
         self.controls.modeChanged.connect(lambda _mode: self._refresh())

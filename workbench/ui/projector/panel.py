@@ -22,7 +22,7 @@ from workbench.core.embedding.selection import describe, inside
 from workbench.core.results.embedding import COLOUR_BY
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.forms import ParamsForm
-from workbench.ui.live_tab import LiveTab
+from workbench.ui.live_tab import LiveTab, status_label
 from workbench.ui.panel import TAB
 from workbench.ui.projector.neighbours import NeighbourStrips
 from workbench.ui.projector.scatter import EmbeddingScatter
@@ -82,9 +82,7 @@ class ProjectorPanel(LiveTab):
         side.addWidget(self.note)
         side.addStretch(1)
 
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status = status_label()
         self.scatter = EmbeddingScatter()
         self.strips = NeighbourStrips()
         self.lasso_text = QLabel()

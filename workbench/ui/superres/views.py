@@ -8,12 +8,12 @@ mouse again. Every picture has its own view in one grid, so all are the same siz
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPalette, QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGridLayout, QLabel, QSizePolicy, QWidget
 
 from workbench.figure.superres import LOUPE_COLOR
+from workbench.ui.picture_view import PictureView
 
 
 def _loupe_pen() -> QPen:
@@ -23,17 +23,11 @@ def _loupe_pen() -> QPen:
     return pen
 
 
-class _Picture(pg.GraphicsView):
+class _Picture(PictureView):
     """One picture: an image in an aspect-locked view, and a rectangle over it."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setBackground(self.palette().color(QPalette.ColorRole.Window))
-        self.viewbox = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.viewbox.setMouseEnabled(False, False)
-        self.setCentralItem(self.viewbox)
-        self.image_item = pg.ImageItem(axisOrder="row-major")
-        self.viewbox.addItem(self.image_item)
         self.rect = QGraphicsRectItem()
         self.rect.setPen(_loupe_pen())
         self.rect.setZValue(10)
