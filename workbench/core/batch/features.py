@@ -9,16 +9,14 @@ import numpy as np
 from workbench.core.batch.items import Item, label_names, load_item_image
 from workbench.core.batch.run import read_index
 from workbench.core.batch.store import OK, BatchStore
-from workbench.core.embedding.dataset import Dataset
+from workbench.core.embedding.dataset import Dataset, at_dataset_side
 from workbench.core.results.feature_vector import SERIES
 
 METHOD = "feature-vector"
-SIDE = 64        # images are kept at one size, as a folder's are, for thumbnails and pixel distances
 
 
 def batch_dataset(folder: str, count: int = 0) -> Dataset:
     """The items of the batch in ``folder`` that finished (the first ``count``; 0: all)."""
-    import cv2
     if not folder:
         raise ValueError("dataset batch: choose the batch's folder (a `workbench batch feature-vector` run)")
     manifest = BatchStore(folder).manifest()
@@ -36,8 +34,7 @@ def batch_dataset(folder: str, count: int = 0) -> Dataset:
     for row in rows:
         with np.load(Path(folder) / row["npz"], allow_pickle=False) as npz:
             features.append(np.asarray(npz[f"series_{SERIES}"], np.float32))
-        image = load_item_image(row["image"])
-        images.append(cv2.resize(image, (SIDE, SIDE), interpolation=cv2.INTER_AREA))
+        images.append(at_dataset_side(load_item_image(row["image"])))
     items = [Item(r["key"], r["image"], int(r["label"])) for r in rows]
     return Dataset(np.stack(images), np.array([i.label for i in items], np.int64),
                    label_names(manifest.get("images", ""), items), np.arange(len(rows)), "batch",

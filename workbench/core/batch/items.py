@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.embedding.dataset import DATASET_PREFIX, IMAGE_SUFFIXES, SHAPES_FIRST_SEED, source_image
+from workbench.core.embedding.dataset import (DATASET_PREFIX, SHAPES_FIRST_SEED, image_files, source_image,
+                                              subfolder_labels)
 
 DATASETS = ("digits", "shapes")
 SHAPES_DEFAULT_COUNT = 2000
@@ -34,10 +35,7 @@ def resolve_items(spec: str) -> list[Item]:
         return _dataset_items(spec[len(DATASET_PREFIX):])
     root = Path(spec).expanduser()
     if root.is_dir():
-        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {root}")
-        return _file_items(root, files)
+        return _file_items(root, image_files(root))
     if any(ch in spec for ch in "*?["):
         files = sorted(Path(p) for p in glob.glob(os.path.expanduser(spec), recursive=True) if Path(p).is_file())
         if not files:
@@ -50,13 +48,8 @@ def resolve_items(spec: str) -> list[Item]:
 
 
 def _file_items(root: Path, files: list[Path]) -> list[Item]:
-    groups = sorted({p.parent.relative_to(root).as_posix() for p in files} - {"."})
-    items = []
-    for p in files:
-        rel = p.relative_to(root).as_posix()
-        group = p.parent.relative_to(root).as_posix()
-        items.append(Item(rel, str(p.resolve()), groups.index(group) if group in groups else -1))
-    return items
+    _groups, labels = subfolder_labels(root, files)
+    return [Item(p.relative_to(root).as_posix(), str(p.resolve()), label) for p, label in zip(files, labels)]
 
 
 def _dataset_items(rest: str) -> list[Item]:

@@ -49,13 +49,16 @@ def run(jc: Any, request: BatchRequest) -> BatchIndex:
         eta = f", {left:.0f} s left" if left is not None else ""
         jc.progress(p.done / max(1, p.total), f"batch {request.method.name}: {p.done}/{p.total} images, "
                                               f"{p.failed} failed, {p.rate:.1f}/s{eta}")
-    run_batch(request.method, request.model, request.images, request.out, request.params,
-              workers=request.workers, device=str(jc.device), on_progress=report, check=jc.check)
-    return open_index(jc, request.out)
+    table = run_batch(request.method, request.model, request.images, request.out, request.params,
+                      workers=request.workers, device=str(jc.device), on_progress=report, check=jc.check)
+    return _index(request.out, table)
 
 
 def open_index(jc: Any, folder: str) -> BatchIndex:
-    table = read_index(folder)
+    return _index(folder, read_index(folder))
+
+
+def _index(folder: str, table) -> BatchIndex:
     return BatchIndex(str(folder), BatchStore(folder).manifest() or {}, table.column_names, table.to_pylist())
 
 

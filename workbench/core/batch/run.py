@@ -64,7 +64,8 @@ def run_batch(method: "Method", model: str, images: str, out: str | os.PathLike,
 
     report(None)
     try:
-        for outcome in _outcomes(todo, method, model, params, target, workers, address, device, check):
+        check()
+        for outcome in _outcomes(todo, method, model, params, target, workers, address, device):
             npz = store.save_item(outcome.item.key, outcome.npz, outcome.params_json) if outcome.status == OK else ""
             store.append(outcome.row(npz))
             done_keys.add(outcome.item.key)
@@ -72,8 +73,8 @@ def run_batch(method: "Method", model: str, images: str, out: str | os.PathLike,
             report(outcome)
             check()
     finally:
-        store.write_index()
-    return read_index(store.root)
+        table = store.write_index()
+    return table
 
 
 def read_index(out: str | os.PathLike):
@@ -85,19 +86,14 @@ def read_index(out: str | os.PathLike):
     return index_table(store.rows().values())
 
 
-def _outcomes(todo: list[Item], method, model, params, target, workers, address, device, check) -> Iterator[Outcome]:
+def _outcomes(todo: list[Item], method, model, params, target, workers, address, device) -> Iterator[Outcome]:
     if not todo:
         return iter(())
     if workers or address:
         from workbench.core.batch.ray_pool import ray_outcomes
         return ray_outcomes(todo, method, model, params, target, workers, address, device)
-    return _local_outcomes(todo, ItemRunner(method, model, params, target, device), check)
-
-
-def _local_outcomes(todo: list[Item], runner: ItemRunner, check: Callable[[], None]) -> Iterator[Outcome]:
-    for item in todo:
-        check()
-        yield runner(item)
+    runner = ItemRunner(method, model, params, target, device)
+    return (runner(item) for item in todo)
 
 
 def _recover(store: BatchStore, rows: dict[str, dict], items: Iterable[Item]) -> dict[str, dict]:

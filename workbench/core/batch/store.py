@@ -106,13 +106,13 @@ class BatchStore:
 
     # the index
 
-    def write_index(self) -> Path:
-        """The journal as index.parquet, one row per finished item in key order."""
+    def write_index(self):
+        """The journal as index.parquet, one row per finished item in key order; the table written."""
         import pyarrow.parquet as pq
-        path = self.root / INDEX
-        with atomic_path(path) as tmp:
-            pq.write_table(index_table(self.rows().values()), tmp)
-        return path
+        table = index_table(self.rows().values())
+        with atomic_path(self.root / INDEX) as tmp:
+            pq.write_table(table, tmp)
+        return table
 
 
 def index_table(rows: Iterable[dict[str, Any]]):

@@ -13,6 +13,7 @@ import numpy as np
 DATASETS = ("digits", "shapes", "folder", "batch")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 SHAPES_FIRST_SEED = 2_000_000     # the shapes-cnn test split's first seed; more follow on from it
+FILE_SIDE = 64                    # a folder's images, all brought to one size
 DATASET_PREFIX = "dataset:"       # a source naming one image of a bundled set: dataset:digits#17, dataset:shapes#SEED
 
 
@@ -66,23 +67,41 @@ def _folder(folder: str, count: int) -> Dataset:
     root = Path(folder).expanduser()
     if not folder or not root.is_dir():
         raise ValueError(f"dataset folder: {folder!r} is not a folder; choose one that holds images")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(root)
     if count > 0:
         files = files[:count]
-    if not files:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {root}")
-    groups = sorted({p.parent.relative_to(root).as_posix() for p in files} - {"."})
-    images, labels = [], []
+    groups, labels = subfolder_labels(root, files)
+    images = []
     for p in files:
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         if img is None:
             raise ValueError(f"cannot read {p} as an image")
-        # one size for all, so thumbnails and pixel-space distances compare like with like
-        images.append(cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), (64, 64), interpolation=cv2.INTER_AREA))
-        rel = p.parent.relative_to(root).as_posix()
-        labels.append(groups.index(rel) if rel in groups else -1)
+        images.append(at_dataset_side(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
     return Dataset(np.stack(images), np.array(labels, np.int64), groups, np.arange(len(files)), "folder",
                    paths=[str(p) for p in files])
+
+
+def image_files(root: Path) -> list[Path]:
+    """Every image file under ``root``, in path order; ValueError when there is none."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {root}")
+    return files
+
+
+def subfolder_labels(root: Path, files: list[Path]) -> tuple[list[str], list[int]]:
+    """The subfolders holding ``files`` (the label names, sorted) and each file's label; -1 for a file
+    directly under ``root``."""
+    groups = sorted({p.parent.relative_to(root).as_posix() for p in files} - {"."})
+    index = {g: i for i, g in enumerate(groups)}
+    return groups, [index.get(p.parent.relative_to(root).as_posix(), -1) for p in files]
+
+
+def at_dataset_side(image: np.ndarray) -> np.ndarray:
+    """A folder's or a batch's image at the one size all its images share, so thumbnails and
+    pixel-space distances compare like with like."""
+    import cv2
+    return cv2.resize(image, (FILE_SIDE, FILE_SIDE), interpolation=cv2.INTER_AREA)
 
 
 def item_image(dataset: str, item_id: int, path: str = "") -> tuple[np.ndarray, str]:

@@ -28,8 +28,7 @@ def result_types() -> dict[str, type[Result]]:
     pending = [Result]
     while pending:
         cls = pending.pop()
-        found.setdefault(cls.kind, cls)
-        if cls.kind in found and issubclass(cls, found[cls.kind]):
+        if issubclass(cls, found.get(cls.kind, Result)):
             found[cls.kind] = cls
         pending.extend(cls.__subclasses__())
     return found
