@@ -152,7 +152,8 @@ def bench_tsne(sizes: list[int], threads: int, perplexity: float = 30.0, k: int 
     + 500 plain iterations, FFT gradients from FFT_FROM points, Barnes-Hut below) and by scikit-learn's
     TSNE (Barnes-Hut, PCA init, 750 iterations: the same count), in turn in one process. Agreement: the
     share of each point's k nearest neighbours in feature space that are among its k nearest in the
-    layout (and the share of its k layout neighbours that carry its label)."""
+    layout (and the share of its k layout neighbours that carry its label). UMAP, where installed, runs
+    after them on the same features; its first run pays numba's compilation."""
     from sklearn.manifold import TSNE
 
     from workbench.core.embedding import neighbours as N
@@ -165,6 +166,8 @@ def bench_tsne(sizes: list[int], threads: int, perplexity: float = 30.0, k: int 
                 lambda: list(P.tsne(feats, perplexity, 0, threads))[-1][1],
                 "scikit-learn TSNE": lambda: TSNE(perplexity=perplexity, init="pca", random_state=0, n_jobs=threads,
                                                   max_iter=750).fit_transform(feats)}
+        if P.umap_available():     # for comparison: another layout, not the same objective
+            runs["umap-learn (seeded: 1 thread)"] = lambda: P.umap(feats, seed=0)
         for name, fn in runs.items():
             out = {}
             wall, cpu = timed(lambda: out.setdefault("xy", fn()))

@@ -122,9 +122,31 @@ def test_bad_input_says_what_is_wrong(tmp_path):
         run_method(embed.METHOD, context(handle, None), {"dataset": "folder", "folder": str(tmp_path)})
     with pytest.raises(ValueError, match="no layer"):
         run_method(embed.METHOD, context(handle, None), {"count": 20, "layer": "conv9", "projection": "pca"})
-    if not P.umap_available():
-        with pytest.raises(ValueError, match="umap-learn"):
-            run_method(embed.METHOD, context(handle, None), {"count": 20, "projection": "umap"})
+
+
+def test_umap_without_umap_learn_is_refused_before_any_forward_pass(monkeypatch):
+    monkeypatch.setattr(P, "umap_available", lambda: False)
+    monkeypatch.setattr(embed, "extract", lambda *a, **k: pytest.fail("features were computed"))
+    with pytest.raises(ValueError, match="umap-learn"):
+        run_method(embed.METHOD, context(load_model("zoo:shapes-cnn"), None), {"count": 20, "projection": "umap"})
+
+
+def test_umap_keeps_the_digits_classes_apart_and_gives_the_same_layout_for_the_same_seed(digits_features):
+    data, feats, _ = digits_features
+    x, labels = feats[:500], data.labels[:500]
+    points = P.umap(x, seed=0)
+    in_umap = N.label_agreement(points, labels, k=10)
+    print(f"\n500 digits: UMAP label agreement {in_umap:.3f}")
+    assert points.shape == (500, 2) and np.isfinite(points).all()
+    assert in_umap > 0.95
+    assert np.array_equal(P.umap(x, seed=0), points)
+
+
+def test_the_embed_method_lays_out_by_umap():
+    result = run_method(embed.METHOD, context(load_model("zoo:shapes-cnn"), None),
+                        {"dataset": "shapes", "count": 60, "projection": "umap"})
+    assert result.points.shape == (60, 2) and result.title.startswith("UMAP of")
+    assert N.label_agreement(result.points, result.labels, k=5) > 0.8
 
 
 def test_the_lasso_test_agrees_with_matplotlib_on_a_star_shaped_polygon():

@@ -7,6 +7,7 @@ gains and momentum across chunks, so the chunks add up to one uninterrupted run.
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from typing import Callable, Iterator
 
 import numpy as np
@@ -78,6 +79,13 @@ def require_umap() -> None:
 
 
 def umap(x: np.ndarray, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
+    """(N, 2) UMAP coordinates; seeded, so the same features give the same layout."""
     require_umap()
     import umap as umap_lib
-    return umap_lib.UMAP(n_neighbors=n_neighbors, random_state=seed).fit_transform(x).astype(np.float32)
+    x = np.asarray(x, np.float32)
+    if len(x) < 4:
+        raise ValueError(f"UMAP needs at least 4 points, got {len(x)}")
+    with warnings.catch_warnings():   # a seed makes umap-learn run on one thread, and it warns that it does
+        warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
+        fit = umap_lib.UMAP(n_neighbors=min(n_neighbors, len(x) - 1), random_state=seed)
+        return fit.fit_transform(x).astype(np.float32)
