@@ -148,13 +148,16 @@ def shapes_features(n: int):
 
 
 def bench_tsne(sizes: list[int], threads: int, perplexity: float = 30.0, k: int = 10) -> None:
-    """t-SNE of the same features by ours (openTSNE through core.embedding.project.tsne: 250 exaggerated
-    + 500 plain iterations, FFT gradients from FFT_FROM points, Barnes-Hut below) and by scikit-learn's
-    TSNE (Barnes-Hut, PCA init, 750 iterations: the same count), in turn in one process. Agreement: the
+    """t-SNE of the same features by ours (openTSNE through core.embedding.project.tsne: EARLY_ITERS
+    exaggerated + ITERS plain iterations, FFT gradients from FFT_FROM points, Barnes-Hut below) and by
+    scikit-learn's TSNE (Barnes-Hut, PCA init, 750 iterations), in turn in one process, each on
+    ``threads`` threads (scikit-learn's gradient runs on OpenMP threads that its n_jobs does not set:
+    threadpoolctl caps them). Agreement: the
     share of each point's k nearest neighbours in feature space that are among its k nearest in the
     layout (and the share of its k layout neighbours that carry its label). UMAP, where installed, runs
     after them on the same features; its first run pays numba's compilation."""
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     from workbench.core.embedding import neighbours as N
     from workbench.core.embedding import project as P
@@ -170,7 +173,8 @@ def bench_tsne(sizes: list[int], threads: int, perplexity: float = 30.0, k: int 
             runs["umap-learn (seeded: 1 thread)"] = lambda: P.umap(feats, seed=0)
         for name, fn in runs.items():
             out = {}
-            wall, cpu = timed(lambda: out.setdefault("xy", fn()))
+            with threadpool_limits(threads):
+                wall, cpu = timed(lambda: out.setdefault("xy", fn()))
             agree = N.neighbour_agreement(out["xy"], feats, k)
             label = N.label_agreement(out["xy"], labels, k)
             print(f"  {n:6d} points  {name:28s} {wall:7.1f} s [{cpu:7.1f} s CPU]  agreement {agree:.3f}  "

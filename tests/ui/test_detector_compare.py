@@ -213,3 +213,18 @@ def test_the_window_has_a_detectors_tab_built_on_first_show(qtbot, engine, tmp_p
     tab = next(p for p in window.tabs if p.object_name == "detectorsTab")
     assert isinstance(tab, LazyTab) and tab.content is None  # built on first show
     assert isinstance(window.panel("detectorsTab"), DetectorsPanel)
+
+
+def test_a_narrow_panel_keeps_the_numbers_and_drops_the_family_first(qtbot):
+    from PySide6.QtGui import QFont, QFontMetricsF
+    from workbench.figure.detectors import fitting_stats
+    font = QFont()
+    font.setPixelSize(13)
+    metrics = QFontMetricsF(font)
+    stats = "region classifier · 891 ms · 4 detections · 250 proposals"
+    assert fitting_stats(stats, metrics, 1000) == stats
+    numbers = "891 ms · 4 detections · 250 proposals"
+    narrow = metrics.horizontalAdvance(numbers) + 1
+    assert metrics.horizontalAdvance(stats) > narrow
+    assert fitting_stats(stats, metrics, narrow) == numbers
+    assert fitting_stats(stats, metrics, 5) == "250 proposals"      # then elided, never emptied

@@ -36,15 +36,20 @@ def path(widget: QWidget) -> str:
 
 
 def cut_off(root: QWidget) -> list[str]:
-    """What is cut off in ``root`` now: horizontal scrollbars on screen, and controls narrower than
-    their minimum size hint (a label or button whose text does not fit)."""
+    """What is cut off in ``root`` now: horizontal scrollbars on screen, controls narrower than
+    their minimum size hint (a label or button whose text does not fit), and wrapped labels lower
+    than their lines."""
     found = [f"horizontal scrollbar in {path(a)}" for a in root.findChildren(QAbstractScrollArea)
              if on_screen(a) and a.horizontalScrollBar().isVisible()]
     for w in root.findChildren(QWidget):
         inner = isinstance(w.parentWidget(), (QAbstractSpinBox, QComboBox))   # their own line edits
         inner = inner or w.objectName() in TAB_SCROLL_ARROWS
-        if isinstance(w, CONTROLS) and not inner and on_screen(w) and w.width() < w.minimumSizeHint().width() - 1:
+        if not isinstance(w, CONTROLS) or inner or not on_screen(w):
+            continue
+        if w.width() < w.minimumSizeHint().width() - 1:
             found.append(f"{path(w)} is {w.width()} px, needs {w.minimumSizeHint().width()}")
+        if isinstance(w, QLabel) and w.wordWrap() and w.text() and w.heightForWidth(w.width()) > w.height() + 1:
+            found.append(f"{path(w)} is {w.height()} px high, its wrapped text needs {w.heightForWidth(w.width())}")
     return found
 
 

@@ -32,6 +32,7 @@ class PanelsLayout:
     font_px: float
 
 
+STATS_SEPARATOR = " · "
 _TITLE_LINES = 2.6                    # title block height, in font heights
 
 
@@ -66,6 +67,15 @@ def fit_panels(n: int, content_wh: tuple[int, int], available: tuple[float, floa
     return panels_layout(n, (w * s, h * s), font_px, best)
 
 
+def fitting_stats(stats: str, metrics: QFontMetricsF, width: float) -> str:
+    """``stats`` ("family · time · detections · proposals"), its leading parts dropped until it fits:
+    the model id above already names the family, and the numbers are what a comparison reads."""
+    parts = stats.split(STATS_SEPARATOR)
+    while len(parts) > 1 and metrics.horizontalAdvance(STATS_SEPARATOR.join(parts)) > width:
+        parts.pop(0)
+    return STATS_SEPARATOR.join(parts)
+
+
 def paint_panels(painter: QPainter, layout: PanelsLayout, image: np.ndarray, panels: list[DetectorSide],
                  text_color: QColor | None = None, unit: float = 1.0) -> None:
     color = text_color or QColor(0, 0, 0)
@@ -81,7 +91,10 @@ def paint_panels(painter: QPainter, layout: PanelsLayout, image: np.ndarray, pan
         for i, (font, text) in enumerate(((bold, panel.title), (plain, panel.stats))):
             painter.setFont(font)
             line = QRectF(title.left(), title.top() + i * line_h, title.width(), line_h)
-            elided = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideMiddle, line.width())
+            metrics = QFontMetricsF(font)
+            if i:
+                text = fitting_stats(text, metrics, line.width())
+            elided = metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, line.width())
             painter.drawText(line, int(Qt.AlignmentFlag.AlignCenter), elided)
         painter.restore()
         paint_layers(painter, rect, [base] + (panel.layers or []), unit)

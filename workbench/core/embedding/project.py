@@ -18,7 +18,11 @@ PROJECTIONS = ("pca", "tsne", "umap")
 # Barnes-Hut against FFT: 8.5 s / 20.9 s at 2,000 points, 21 / 35 at 5,000, 60 / 40 at 10,000,
 # 136 / 48 at 20,000
 FFT_FROM = 8000
-EARLY_ITERS, ITERS, CHUNK = 250, 500, 25
+# openTSNE's learning rate (n / exaggeration) converges in fewer iterations than its default schedule
+# (250 + 500) spends. Measured here on shapes-cnn features, neighbour agreement (k=10) with the feature
+# space after 125 exaggerated + 400 plain iterations against 250 + 500: 0.486 / 0.486 at 5,000 points,
+# 0.409 / 0.412 at 20,000; scikit-learn's TSNE, 750 iterations, gave 0.482 and 0.404.
+EARLY_ITERS, ITERS, CHUNK = 125, 400, 25
 
 
 def umap_available() -> bool:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSiz
 from workbench.core.detection.jobs import RUN_THRESHOLD, DetectorRun, catalogue_detectors, detect_with
 from workbench.core.canvas_layers import detection_layers
 from workbench.core.results import Detections
-from workbench.figure.detectors import DetectorSide, export_panels, fit_panels, paint_panels
+from workbench.figure.detectors import STATS_SEPARATOR, DetectorSide, export_panels, fit_panels, paint_panels
 from workbench.ui.export_dialog import export_with_dialog
 from workbench.ui.panel import TAB, Panel
 from workbench.ui.panel_canvas import PanelCanvas
@@ -58,7 +58,7 @@ def stats_text(result: Detections, shown: int) -> str:
     proposals = getattr(result, "proposals", None)
     if proposals is not None and len(proposals):
         parts.append(f"{len(proposals)} proposals")
-    return " · ".join(p for p in parts if p)
+    return STATS_SEPARATOR.join(p for p in parts if p)
 
 
 class SideBySide(PanelCanvas):

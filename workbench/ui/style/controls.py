@@ -38,7 +38,7 @@ class StyleControls(LiveControls):
         self.style_thumb.setFixedSize(THUMB, THUMB)
         self.style_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.content_label = QLabel()
-        self.content_label.setWordWrap(True)
+        self.content_label.setToolTip("The content is the workspace's image")
         self.content_open = QPushButton("Open…")
         self.content_open.setToolTip("Open another image as the workspace's image (the content)")
         self.mode_box = QComboBox()

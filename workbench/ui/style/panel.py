@@ -105,10 +105,10 @@ class StylePanel(LiveTab):
 
     def _on_image(self, image: Any) -> None:
         if image is None:
-            self.controls.set_content("none: open an image")
+            self.controls.set_content("none open")
         else:
             h, w = np.asarray(image).shape[:2]
-            self.controls.set_content(f"the open image ({w}×{h})")
+            self.controls.set_content(f"open image, {w}×{h}")
         self._refresh()
 
     def _open_content(self) -> None:
