@@ -86,6 +86,7 @@ def test_the_embed_method_shows_partials_and_gives_coordinates_labels_ids(tmp_pa
     result = run_method(embed.METHOD, context(handle, None), {"dataset": "shapes", "count": 300},
                         on_partial=partials.append)
     assert len(partials) >= 10 and not partials[0].finished and result.finished
+    assert result.title == "t-SNE of zoo:shapes-cnn penultimate over 300 shapes images"
     assert result.points.shape == (300, 2) and result.features.shape == (300, 128)
     assert result.ids[0] == D.SHAPES_FIRST_SEED and result.label_names[0] == "circle"
     assert (result.predictions == result.labels).mean() > 0.9

@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 PROJECTIONS = ("pca", "tsne", "umap")
+PROJECTION_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 # openTSNE's FFT-interpolated gradient pays a fixed cost per iteration that Barnes-Hut's n log n
 # only overtakes on larger sets. Measured here (one thread, shapes-cnn features, 750 iterations),
 # Barnes-Hut against FFT: 8.5 s / 20.9 s at 2,000 points, 21 / 35 at 5,000, 60 / 40 at 10,000,

@@ -71,7 +71,7 @@ def run(ctx: Context, p: Params) -> Iterator[Progress | Partial]:
     labelled = data.labels >= 0
     agreement = (label_agreement(feats[labelled], data.labels[labelled], p.k) if labelled.sum() > p.k
                  else float("nan"))
-    title = f"{p.projection.upper()} of {h.id} {layer} over {len(data)} {data.name} images"
+    title = f"{P.PROJECTION_NAMES[p.projection]} of {h.id} {layer} over {len(data)} {data.name} images"
     if p.projection == "pca":
         points, share = P.pca(feats)
         title += f" ({100 * share.sum():.0f}% of the variance)"
