@@ -158,3 +158,15 @@ def test_bad_paths_and_results_change_nothing(tmp_path):
         write_script(heatmap(), tmp_path / "missing" / "a.npz", old_py)
     assert old_npz.read_bytes() == b"old npz" and old_py.read_text() == "old script"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "a.py"]     # no temporary file left
+
+
+def test_a_long_title_wraps_inside_the_figure(tmp_path):
+    result = detections()
+    result.title = ("DETR attention of query 3 (circle 0.98) at decoder layer 5, the heads' mean, over the "
+                    "encoder's 16x16 feature map of a model with a long name")
+    py = tmp_path / "t.py"
+    write_script(result, companion_npz(py), py, image=photo())
+    pixels = run_script(py, tmp_path)
+    inked = np.flatnonzero((pixels.min(axis=2) < 100).any(axis=0))   # columns with dark title text
+    margin = round(0.01 * pixels.shape[1])
+    assert len(inked) and inked[0] > margin and inked[-1] < pixels.shape[1] - 1 - margin

@@ -82,7 +82,7 @@ def overlay_body(w: int, h: int, blocks: list[tuple[set[str], str]]) -> str:
               ""]
     for _, code in blocks:
         lines += [code, ""]
-    lines += ["ax.set_xlim(0, w)", "ax.set_ylim(h, 0)", "ax.set_title(title)", "ax.set_axis_off()", "finish(fig)", ""]
+    lines += ["ax.set_xlim(0, w)", "ax.set_ylim(h, 0)", "ax.set_title(title, wrap=True)  # a long title wraps to the figure's width", "ax.set_axis_off()", "finish(fig)", ""]
     return "\n".join(lines)
 
 
@@ -184,7 +184,7 @@ for ax in axes.flat[len(tiles):]:
 for i, (ax, tile) in enumerate(zip(axes.flat, tiles)):
 {draw}{tile_titles}
 {edges}
-fig.suptitle(title)
+fig.suptitle(title, wrap=True)
 finish(fig)
 '''
 
@@ -242,7 +242,7 @@ table = ax.table(cellText=[[cell(c["values"], key) for c in columns] for _, key 
                  rowLabels=[label for label, _ in rows], loc="center",
                  colLabels=[f"{{c['header']}}\\n{{c['detail']}}".strip() for c in columns])
 table.scale(1, 1.8)
-ax.set_title(title)
+ax.set_title(title, wrap=True)
 if counts is not None:  # how many samples the classifier put in each class
     ax = axes[1, 0]
     ax.bar(np.arange(len(counts)), counts, color="#466ebe")
@@ -260,6 +260,6 @@ for name in data["series_names"]:
     ax.plot(x, data[f"series_{name}"], label=str(name))
 ax.legend()
 ax.grid(alpha=0.3)
-ax.set_title(title)
+ax.set_title(title, wrap=True)
 finish(fig)
 '''
