@@ -16,7 +16,7 @@ from workbench.core import colormaps
 from workbench.core.results import ActivationGrid, Curves, Heatmap, ImageGrid
 from workbench.core.canvas_layers import BoxesLayer, HeatmapLayer, ImageLayer, MaskLayer, PointsLayer
 from workbench.figure import render
-from workbench.figure.paint import paint_layers
+from workbench.figure.paint import box_label_placements, paint_layers
 
 
 @pytest.fixture(autouse=True)
@@ -149,6 +149,58 @@ def test_paint_layers_paints_several_panels_on_one_page():
     painter.end()
     assert np.array_equal(rgb_at(img, 50, 50), [10, 10, 10])
     assert np.array_equal(rgb_at(img, 150, 50), [200, 200, 200])
+
+
+def ground_truth_and_proposals():
+    """Two box layers over one shape, as the training-loss view draws them: the proposals on top."""
+    gt = BoxesLayer(name="ground truth", boxes=np.array([[8, 16, 40, 48], [30, 20, 56, 50]], np.float32),
+                    texts=["circle", "star"], colors=[(255, 0, 0)])
+    proposals = BoxesLayer(name="proposals", boxes=np.array([[9, 16, 41, 47], [40, 4, 60, 12]], np.float32),
+                           texts=["circle p=0.83", "star p=0.10"], colors=[(0, 0, 255)], scores=[0.83, 0.1])
+    return [gray_image(), gt, proposals]
+
+
+def test_labels_of_different_box_layers_do_not_overlap_the_top_layer_placing_first(tmp_path):
+    layers = ground_truth_and_proposals()
+    fig = render.layers_figure(layers, 1.0)
+    placed = box_label_placements(layers, (fig.panel.width(), fig.panel.height()), fig.unit)
+    labels = [(i, p) for i in (1, 2) for p in placed[i]]
+    assert len(labels) == 4                                  # every label found a place
+    for k, (_, a) in enumerate(labels):
+        assert not any(a.overlaps(b.x, b.y, b.w, b.h) for _, b in labels[k + 1:])
+    top = {p.index: p.where for p in placed[2]}
+    low = {p.index: p.where for p in placed[1]}
+    assert top[0] == "above" and low[0] == "inside"          # the proposal keeps the best place
+    # read back: each label is painted in its own layer's colour, none covered by another
+    px = png_pixels(render.export_layers(layers, tmp_path / "f.png"))
+    for i, own, other in ((1, (255, 0, 0), (0, 0, 255)), (2, (0, 0, 255), (255, 0, 0))):
+        for p in placed[i]:
+            x, y = round(fig.panel.left() + p.x), round(fig.panel.top() + p.y)
+            inner = px[y + 2:y + round(p.h) - 2, x + 2:x + round(p.w) - 2]
+            share = [(np.abs(inner - rgb).max(axis=-1) <= 10).mean() for rgb in (own, other)]
+            assert share[0] > 0.3 and share[1] < 0.2
+    # hidden, the top layer gives its places back
+    layers[2].visible = False
+    alone = box_label_placements(layers, (fig.panel.width(), fig.panel.height()), fig.unit)
+    assert 2 not in alone and {p.index: p.where for p in alone[1]}[0] == "above"
+
+
+def test_labels_are_painted_over_the_box_lines_of_higher_layers(tmp_path):
+    layers = ground_truth_and_proposals()
+    fig = render.layers_figure(layers, 1.0)
+    placed = box_label_placements(layers, (fig.panel.width(), fig.panel.height()), fig.unit)
+    circle = next(p for p in placed[1] if p.index == 0)          # the ground truth's, inside its box
+    edge = layers[2].boxes[0][0] * fig.panel.width() / 64         # the proposal's left line runs through it
+    assert circle.x + 3 < edge < circle.x + circle.w - 3
+    px = png_pixels(render.export_layers(layers, tmp_path / "f.png"))
+    x, top = round(fig.panel.left() + edge), round(fig.panel.top() + circle.y)
+    crossing = px[top + 2:top + round(circle.h) - 2, x - 1:x + 2].reshape(-1, 3)
+    near = lambda rgb: np.abs(crossing.astype(int) - rgb).max(axis=-1) <= 40   # noqa: E731
+    assert not near((0, 0, 255)).any() and not near((0, 0, 0)).any()         # no line, no line outline
+    assert near((255, 0, 0)).mean() > 0.5                                    # the label's own red
+    # below the label the same line is drawn as usual
+    below = px[top + round(circle.h) + 4:top + round(circle.h) + 20, x - 1:x + 2].reshape(-1, 3)
+    assert (np.abs(below.astype(int) - (0, 0, 255)).max(axis=-1) <= 40).mean() > 0.2
 
 
 def test_export_grid_places_tiles_in_a_near_square_grid(tmp_path):

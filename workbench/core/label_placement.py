@@ -2,8 +2,9 @@
 
 Labels are placed highest score first: above the box, else inside its top edge, else below
 it, moved sideways to stay within the bounds. A label that would cover an already placed
-(higher-scoring) label, or leave the bounds, is dropped. Units are the caller's: image pixels
-on the canvas (labels measured on screen and converted), figure pixels in an export.
+(higher-scoring) label, or one ``taken`` by another layer, or leave the bounds, is dropped.
+Units are the caller's: image pixels on the canvas (labels measured on screen and converted),
+figure pixels in an export.
 """
 from __future__ import annotations
 
@@ -43,9 +44,11 @@ def priority(count: int, scores: Sequence[float] | np.ndarray | None = None, fir
 
 
 def place_labels(boxes: np.ndarray, sizes: np.ndarray, scores: Sequence[float] | np.ndarray | None = None,
-                 bounds: tuple[float, float] | None = None, first: int | None = None) -> list[Placement]:
+                 bounds: tuple[float, float] | None = None, first: int | None = None,
+                 taken: Sequence[Placement] = ()) -> list[Placement]:
     """Labels for ``boxes`` (N, 4) xyxy, each ``sizes[i]`` = (width, height); a box whose label
     width is 0 has none. ``bounds``: (width, height) that labels must stay within (None: any).
+    ``taken``: labels already placed by layers drawn above, avoided like higher-scoring ones.
 
     Returns the placed labels in drawing order: lowest priority first, so the highest-scoring
     label is drawn last, on top of any box line it crosses.
@@ -66,7 +69,7 @@ def place_labels(boxes: np.ndarray, sizes: np.ndarray, scores: Sequence[float] |
         for where, y in zip(PLACES, (y0 - h, y0, y1)):
             if bounds is not None and (y < -_EPS or y + h > bounds[1] + _EPS):
                 continue
-            if any(p.overlaps(x0, y, w, h) for p in placed):
+            if any(p.overlaps(x0, y, w, h) for p in placed) or any(p.overlaps(x0, y, w, h) for p in taken):
                 continue
             placed.append(Placement(int(i), float(x0), float(y), float(w), float(h), where))
             break

@@ -12,7 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter
 from workbench.core import colormaps
 from workbench.core.canvas_layers import (PALETTE, BoxesLayer, HeatmapLayer, ImageLayer, Layer, LinesLayer, MaskLayer,
                                           PointsLayer, SegmentationLayer)
-from workbench.core.label_placement import place_labels
+from workbench.core.label_placement import Placement, place_labels
 
 POINT_COLOR = (255, 225, 25)
 LABEL_FONT_PX = 12.0
@@ -122,7 +122,8 @@ def dims_image(layers: list[Layer], index: int) -> bool:
 
 
 def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], unit: float = 1.0) -> None:
-    """Paint visible layers in order, image pixels mapped onto ``rect``.
+    """Paint visible layers in order, image pixels mapped onto ``rect``, then the box labels of
+    all layers over them, the top layer's uppermost; they avoid each other (``box_label_placements``).
 
     ``unit`` scales line widths, point sizes and label fonts (1.0 = as on screen).
     """
@@ -132,6 +133,7 @@ def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], unit: flo
     painter.setClipRect(rect)
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    labels = box_label_placements(layers, (rect.width(), rect.height()), unit)
     for index, layer in enumerate(layers):
         if not layer.visible:
             continue
@@ -153,6 +155,8 @@ def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], unit: flo
             _paint_points(painter, rect, layer, sx, sy, unit)
         elif isinstance(layer, LinesLayer):
             _paint_lines(painter, rect, layer, sx, sy, unit)
+    for index in sorted(labels):
+        _paint_labels(painter, rect, layers[index], labels[index], unit)
     for layer in layers:
         if isinstance(layer, SegmentationLayer) and layer.visible:
             _paint_legend(painter, rect, layer, unit)
@@ -163,29 +167,64 @@ def _qcolor(rgb: tuple[int, int, int], opacity: float = 1.0) -> QColor:
     return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]), round(255 * min(1.0, max(0.0, opacity))))
 
 
-def _paint_boxes(painter: QPainter, rect: QRectF, layer: BoxesLayer, sx: float, sy: float, unit: float) -> None:
-    """Box lines (dark outline, then colour), then labels placed by ``place_labels``, the
-    highest-scoring last so it is on top."""
+def box_label_placements(layers: list[Layer], size: tuple[float, float],
+                         unit: float = 1.0) -> dict[int, list[Placement]]:
+    """Where the labels of the visible box layers go in a panel of ``size`` (width, height) figure
+    pixels, keyed by index in ``layers``: the top layer places its labels first, each layer below
+    avoids the labels placed above it. Coordinates are relative to the panel's top-left corner."""
+    w, h = content_size(layers)
+    sx, sy = size[0] / w, size[1] / h
+    fm = QFontMetricsF(label_font(unit))
+    pad = 2 * unit
+    taken: list[Placement] = []
+    placements: dict[int, list[Placement]] = {}
+    for index in reversed(range(len(layers))):
+        layer = layers[index]
+        if not (isinstance(layer, BoxesLayer) and layer.visible):
+            continue
+        texts = _label_texts(layer)
+        if not any(texts):
+            continue
+        sizes = np.array([(fm.horizontalAdvance(t) + 2 * pad, fm.height()) if t else (0.0, 0.0) for t in texts])
+        placed = place_labels(_panel_boxes(layer, sx, sy), sizes, layer.scores or None, size, taken=taken)
+        placements[index] = placed
+        taken.extend(placed)
+    return placements
+
+
+def label_font(unit: float = 1.0) -> QFont:
     font = QFont()
     font.setPixelSize(max(6, round(LABEL_FONT_PX * unit)))
-    fm = QFontMetricsF(font)
-    pad = 2 * unit
+    return font
+
+
+def _label_texts(layer: BoxesLayer) -> list[str]:
+    return [layer.texts[i] if i < len(layer.texts) else "" for i in range(len(layer.boxes))]
+
+
+def _panel_boxes(layer: BoxesLayer, sx: float, sy: float) -> np.ndarray:
+    """The layer's boxes as (N, 4) x0 <= x1, y0 <= y1 in panel pixels."""
     b = np.asarray(layer.boxes, np.float64).reshape(-1, 4)
-    local = np.stack([np.minimum(b[:, 0], b[:, 2]) * sx, np.minimum(b[:, 1], b[:, 3]) * sy,
-                      np.maximum(b[:, 0], b[:, 2]) * sx, np.maximum(b[:, 1], b[:, 3]) * sy], axis=1)
+    return np.stack([np.minimum(b[:, 0], b[:, 2]) * sx, np.minimum(b[:, 1], b[:, 3]) * sy,
+                     np.maximum(b[:, 0], b[:, 2]) * sx, np.maximum(b[:, 1], b[:, 3]) * sy], axis=1)
+
+
+def _paint_boxes(painter: QPainter, rect: QRectF, layer: BoxesLayer, sx: float, sy: float, unit: float) -> None:
+    """Box lines: a dark outline, then the colour."""
     painter.setBrush(Qt.BrushStyle.NoBrush)
-    for i, (x0, y0, x1, y1) in enumerate(local):
+    for i, (x0, y0, x1, y1) in enumerate(_panel_boxes(layer, sx, sy)):
         r = QRectF(rect.left() + x0, rect.top() + y0, x1 - x0, y1 - y0)
         for pen in box_pens(box_color(layer, i), layer.line_width * unit, layer.opacity, layer.dashed):
             painter.setPen(pen)
             painter.drawRect(r)
-    texts = [layer.texts[i] if i < len(layer.texts) else "" for i in range(len(local))]
-    if not any(texts):
-        return
-    sizes = np.array([(fm.horizontalAdvance(t) + 2 * pad, fm.height()) if t else (0.0, 0.0) for t in texts])
-    painter.setFont(font)
+
+
+def _paint_labels(painter: QPainter, rect: QRectF, layer: BoxesLayer, labels: list[Placement], unit: float) -> None:
+    """The layer's labels where ``box_label_placements`` put them, in their drawing order."""
+    texts = _label_texts(layer)
+    painter.setFont(label_font(unit))
     border = QPen(_qcolor(OUTLINE_RGB, OUTLINE_ALPHA * layer.opacity), max(1.0, 0.75 * unit))
-    for p in place_labels(local, sizes, layer.scores or None, (rect.width(), rect.height())):
+    for p in labels:
         color = box_color(layer, p.index)
         label = QRectF(rect.left() + p.x, rect.top() + p.y, p.w, p.h)
         painter.setPen(border)
@@ -209,8 +248,7 @@ def _paint_legend(painter: QPainter, rect: QRectF, layer: SegmentationLayer, uni
     rows = [(color, f"{name} {100 * f:.1f}%") for _c, name, color, f in layer.legend()]
     if not rows:
         return
-    font = QFont()
-    font.setPixelSize(max(6, round(LABEL_FONT_PX * unit)))
+    font = label_font(unit)
     fm = QFontMetricsF(font)
     painter.setFont(font)
     pad, line = 3 * unit, fm.height()

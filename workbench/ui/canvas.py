@@ -5,6 +5,7 @@ with y growing downwards. Layers are plain objects; change one and call ``update
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,10 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from workbench.core.canvas_layers import BoxesLayer, ImageLayer, Layer
 from workbench.figure.paint import colorbar_layer
-from workbench.ui.canvas_items import LayerGraphics
+from workbench.ui.canvas_items import LayerGraphics, view_pixel_size
 from workbench.ui.colorbar_widget import ColorbarWidget
 
+LABELS_Z = 1e5   # box labels: above every layer (a layer's z is its position), under tools' overlays
 
 def pick_box(layers: list[Layer], x: float, y: float) -> tuple[int, int] | None:
     """(layer id, box index) of the box under (x, y): topmost layer first, then the smallest box."""
@@ -72,9 +74,14 @@ class Canvas(QWidget):
         self._base: ImageLayer | None = None
         self._overlays: list[Layer] = []
         self._graphics: dict[int, LayerGraphics] = {}
+        self._labels = pg.ItemGroup()         # every layer's box labels, stacked as their layers
+        self._labels.setZValue(LABELS_Z)
+        self.viewbox.addItem(self._labels, ignoreBounds=True)
         self._selected: tuple[int, int] | None = None
         self.update_source: object = None     # who called update_layer, while layerUpdated is out
+        self._labels_held = False             # while several layers are added: place labels once, after
         self.view.scene().sigMouseClicked.connect(self._on_click)
+        self.viewbox.sigTransformChanged.connect(self.place_labels)
         self.viewbox.sigRangeChanged.connect(self._align_colorbar)
         self.viewbox.sigResized.connect(self._align_colorbar)
 
@@ -129,7 +136,8 @@ class Canvas(QWidget):
 
     def remove_layer(self, layer_id: int) -> None:
         layer = self.layer(layer_id)
-        self._graphics.pop(layer_id).dispose()
+        graphics = self._graphics.pop(layer_id)
+        graphics.dispose()
         if layer is self._base:
             self._base = None
         else:
@@ -137,6 +145,8 @@ class Canvas(QWidget):
         if self._selected and self._selected[0] == layer_id:
             self._selected = None
         self._restack()
+        if graphics.has_labels():
+            self.place_labels()
         self._refresh_colorbar()
         self.layersChanged.emit()
 
@@ -149,9 +159,10 @@ class Canvas(QWidget):
         """Clear the overlays and add these, with one repaint and one layersChanged."""
         self.view.setUpdatesEnabled(False)
         try:
-            self._drop_overlays()
-            for layer in layers:
-                self._add(layer)
+            with self._labels_placed_once():
+                self._drop_overlays()
+                for layer in layers:
+                    self._add(layer)
             self._refresh_colorbar()
         finally:
             self.view.setUpdatesEnabled(True)
@@ -172,11 +183,24 @@ class Canvas(QWidget):
             if index is None or not 0 <= index < len(layer.boxes):
                 raise IndexError(f"box {index} out of range ({len(layer.boxes)} boxes in {layer.name!r})")
         previous, self._selected = self._selected, (None if layer_id is None else (layer_id, int(index)))
-        for lid in {p[0] for p in (previous, self._selected) if p}:
-            self._render(self.layer(lid))
+        with self._labels_placed_once():
+            for lid in {p[0] for p in (previous, self._selected) if p}:
+                self._render(self.layer(lid))
 
     def selected_box(self) -> tuple[int, int] | None:
         return self._selected
+
+    def place_labels(self, *_) -> None:
+        """Place the box labels of all visible layers at the current zoom: the top layer first,
+        each layer below clear of the labels above it (as ``figure.paint`` does in exports)."""
+        if self._labels_held:
+            return
+        pixel_size = view_pixel_size(self.viewbox)
+        taken = []
+        for layer in reversed(self.layers()):
+            graphics = self._graphics[layer.id]
+            if layer.visible and graphics.has_labels():
+                taken.extend(graphics.place_labels(pixel_size, taken))
 
     # view --------------------------------------------------------------------------------
     def fit(self) -> None:
@@ -222,7 +246,7 @@ class Canvas(QWidget):
             self.fit()
 
     def _attach(self, layer: Layer) -> None:
-        graphics = self._graphics[layer.id] = LayerGraphics()
+        graphics = self._graphics[layer.id] = LayerGraphics(self._labels)
         self.viewbox.addItem(graphics.root, ignoreBounds=False)
         self._render(layer)
 
@@ -242,11 +266,26 @@ class Canvas(QWidget):
     def _render(self, layer: Layer) -> None:
         z = self._position(layer.id)
         sel = self._selected[1] if self._selected and self._selected[0] == layer.id else None
-        self._graphics[layer.id].render(layer, self._size(), z, sel)
+        graphics = self._graphics[layer.id]
+        had_labels = graphics.has_labels()
+        graphics.render(layer, self._size(), z, sel)
+        if had_labels or graphics.has_labels():
+            self.place_labels()
+
+    @contextmanager
+    def _labels_placed_once(self):
+        """Place labels once after the block, not after each layer it renders."""
+        held, self._labels_held = self._labels_held, True
+        try:
+            yield
+        finally:
+            self._labels_held = held
+        if not held:
+            self.place_labels()
 
     def _restack(self) -> None:
         for z, layer in enumerate(self.layers()):
-            self._graphics[layer.id].root.setZValue(z)
+            self._graphics[layer.id].set_z(z)
 
     def _refresh_colorbar(self) -> None:
         self.colorbar.set_layer(colorbar_layer(self.layers()))

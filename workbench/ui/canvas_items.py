@@ -1,6 +1,8 @@
 """pyqtgraph items that draw one layer on the canvas: the on-screen twin of figure.paint."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
@@ -10,7 +12,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsRectIte
 from workbench.core import colormaps
 from workbench.core.canvas_layers import (BoxesLayer, HeatmapLayer, ImageLayer, Layer, LinesLayer, MaskLayer,
                                           PointsLayer, SegmentationLayer)
-from workbench.core.label_placement import place_labels
+from workbench.core.label_placement import Placement, place_labels
 from workbench.figure.paint import (OUTLINE_ALPHA, OUTLINE_RGB, box_color, box_pens, label_text_color, point_colors,
                                     segment_color)
 
@@ -94,6 +96,16 @@ class BoxLabel(QGraphicsItem):
                          int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), self._text)
 
 
+def view_pixel_size(viewbox: pg.ViewBox) -> tuple[float, float]:
+    """Image pixels per screen pixel (1 while the view is not laid out yet)."""
+    try:
+        px, py = viewbox.viewPixelSize()
+    except Exception:   # a view box not laid out yet has no size to divide by
+        return 1.0, 1.0
+    ok = np.isfinite([px, py]).all() and px > 0 and py > 0
+    return (abs(float(px)), abs(float(py))) if ok else (1.0, 1.0)
+
+
 def item_opacity(layer: Layer) -> float:
     # a mask's opacity is already in the alpha channel of layer.rgba(); a heatmap's is set on its
     # image item, so the wash that dims the image under it keeps its own
@@ -101,14 +113,18 @@ def item_opacity(layer: Layer) -> float:
 
 
 class LayerGraphics:
-    """The items that draw one layer, under one root item.
+    """The items that draw one layer, under one root item, and its box labels under a second
+    root, ``label_root``, a child of ``label_parent``: the canvas stacks that above every layer,
+    so labels are read over any layer's lines, masks and maps.
 
-    Visibility, opacity and stacking order are set on the root, so they apply to everything
+    Visibility, opacity and stacking order are set on both roots, so they apply to everything
     the layer draws. Raster layers keep one ImageItem and only swap its data on re-render.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, label_parent: QGraphicsItem) -> None:
         self.root = pg.ItemGroup()
+        self.label_root = pg.ItemGroup()
+        self.label_root.setParentItem(label_parent)
         self.items: list[QGraphicsItem] = []
         self.image_item: pg.ImageItem | None = None
         self.box_items: list[QGraphicsRectItem] = []   # reused across redraws, spares hidden
@@ -119,13 +135,13 @@ class LayerGraphics:
         self._label_scores: list[float] = []
         self._label_first: int | None = None            # the selected box's label: placed first
         self._bounds: tuple[float, float] | None = None
-        self._watched = None                            # the view box whose zoom re-places labels
 
     def render(self, layer: Layer, size: tuple[int, int] | None, z: int, selected: int | None = None) -> None:
         """Draw ``layer``; ``size`` is the (width, height) of the canvas image, if any."""
-        self.root.setZValue(z)
-        self.root.setVisible(layer.visible)
-        self.root.setOpacity(item_opacity(layer))
+        self.set_z(z)
+        for root in (self.root, self.label_root):
+            root.setVisible(layer.visible)
+            root.setOpacity(item_opacity(layer))
         if isinstance(layer, (ImageLayer, HeatmapLayer, MaskLayer, SegmentationLayer)):
             self._render_raster(layer, size)
         elif isinstance(layer, BoxesLayer):
@@ -135,11 +151,15 @@ class LayerGraphics:
         elif isinstance(layer, LinesLayer):
             self._render_lines(layer)
 
+    def set_z(self, z: int) -> None:
+        """Stack the layer at ``z``: its graphics among the layers, its labels among the labels."""
+        self.root.setZValue(z)
+        self.label_root.setZValue(z)
+
     def dispose(self) -> None:
-        self._unwatch()
-        scene = self.root.scene()
-        if scene is not None:
-            scene.removeItem(self.root)
+        for root in (self.root, self.label_root):
+            if root.scene() is not None:
+                root.scene().removeItem(root)
 
     def _clear(self) -> None:
         for item in self.items:
@@ -196,8 +216,8 @@ class LayerGraphics:
 
     def _render_boxes(self, layer: BoxesLayer, size: tuple[int, int] | None, selected: int | None) -> None:
         """Update the layer's box and label items in place; redraws after a slider move create
-        no items unless there are more boxes than ever before. Labels are placed by
-        ``place_labels`` at the current zoom, and placed again when the zoom changes."""
+        no items unless there are more boxes than ever before. The canvas then places the labels
+        of all layers (``place_labels``) at the current zoom, and again when the zoom changes."""
         if self.items and not self.box_items and not self.labels:
             self._clear()
         boxes = np.asarray(layer.boxes, np.float64).reshape(-1, 4)
@@ -215,7 +235,7 @@ class LayerGraphics:
             text = layer.texts[i] if i < len(layer.texts) else ""
             if text:
                 if len(labelled) == len(self.labels):
-                    self.labels.append(self._adopt(BoxLabel()))
+                    self.labels.append(self._adopt(BoxLabel(), self.label_root))
                 self.labels[len(labelled)].set_label(text, color, label_text_color(color))
                 labelled.append(i)
         for item in self.box_items[len(boxes):] + self.labels[len(labelled):]:
@@ -226,8 +246,6 @@ class LayerGraphics:
         self._label_scores = scores[idx].tolist() if len(scores) >= len(boxes) else []
         self._label_first = labelled.index(selected) if selected in labelled else None
         self._bounds = (float(size[0]), float(size[1])) if size else None
-        self.place_labels()
-        self._watch()
         if selected is not None and 0 <= selected < len(boxes):
             if self.halo is None:
                 self.halo = self._adopt(QGraphicsRectItem())
@@ -238,14 +256,18 @@ class LayerGraphics:
         elif self.halo is not None:
             self.halo.setVisible(False)
 
-    def place_labels(self, *_) -> None:
-        """Place the labels for the current zoom: sizes on screen become image pixels."""
+    def has_labels(self) -> bool:
+        return len(self._label_boxes) > 0
+
+    def place_labels(self, pixel_size: tuple[float, float], taken: Sequence[Placement] = ()) -> list[Placement]:
+        """Place the labels at a zoom of ``pixel_size`` image pixels per screen pixel, clear of
+        the labels ``taken`` by layers above; returns where they went, in image pixels."""
         n = len(self._label_boxes)
         if not n:
-            return
-        px, py = self._pixel_size()
-        sizes = np.array([self.labels[k].size() for k in range(n)], np.float64) * (px, py)
-        placed = place_labels(self._label_boxes, sizes, self._label_scores or None, self._bounds, self._label_first)
+            return []
+        sizes = np.array([self.labels[k].size() for k in range(n)], np.float64) * pixel_size
+        placed = place_labels(self._label_boxes, sizes, self._label_scores or None, self._bounds, self._label_first,
+                              taken)
         shown = set()
         for rank, p in enumerate(placed):
             label = self.labels[p.index]
@@ -256,35 +278,10 @@ class LayerGraphics:
         for k in range(n):
             if k not in shown:
                 self.labels[k].setVisible(False)
+        return placed
 
-    def _pixel_size(self) -> tuple[float, float]:
-        """Image pixels per screen pixel (1 when the layer is on no sized view yet)."""
-        vb = self.root.getViewBox()
-        try:
-            px, py = vb.viewPixelSize() if vb is not None else (1.0, 1.0)
-        except Exception:   # a view box not laid out yet has no size to divide by
-            return 1.0, 1.0
-        ok = np.isfinite([px, py]).all() and px > 0 and py > 0
-        return (abs(float(px)), abs(float(py))) if ok else (1.0, 1.0)
-
-    def _watch(self) -> None:
-        vb = self.root.getViewBox()
-        if vb is self._watched or vb is None or not hasattr(vb, "sigTransformChanged"):
-            return
-        self._unwatch()
-        vb.sigTransformChanged.connect(self.place_labels)
-        self._watched = vb
-
-    def _unwatch(self) -> None:
-        if self._watched is not None:
-            try:
-                self._watched.sigTransformChanged.disconnect(self.place_labels)
-            except (RuntimeError, TypeError):
-                pass
-            self._watched = None
-
-    def _adopt(self, item: QGraphicsItem) -> QGraphicsItem:
-        self._add(item)
+    def _adopt(self, item: QGraphicsItem, parent: QGraphicsItem | None = None) -> QGraphicsItem:
+        self._add(item, parent)
         return item
 
     def _render_points(self, layer: PointsLayer) -> None:
@@ -305,6 +302,6 @@ class LayerGraphics:
             item.setPen(pen)
             self._add(item)
 
-    def _add(self, item: QGraphicsItem) -> None:
-        item.setParentItem(self.root)
+    def _add(self, item: QGraphicsItem, parent: QGraphicsItem | None = None) -> None:
+        item.setParentItem(self.root if parent is None else parent)
         self.items.append(item)
