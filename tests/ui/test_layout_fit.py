@@ -157,6 +157,16 @@ def test_the_central_tabs_fit(window, qtbot, bundled, tab):
     assert cut_off(window.views) == []
 
 
+@pytest.mark.parametrize("tab, model", [("featuresTab", "shapes-cnn"), ("projectorTab", "shapes-cnn"),
+                                        ("attentionTab", "shapes-vit"), ("detrTab", "shapes-detr"),
+                                        ("captionTab", "shapes-captioner")])
+def test_the_model_tabs_fit_with_their_model(window, qtbot, bundled, tab, model):
+    window.workspace.set_model(bundled(model))
+    show_tab(window, qtbot, tab)
+    qtbot.wait(100)
+    assert cut_off(window.views) == []
+
+
 def test_the_latent_tab_fits_beside_the_docks(window, qtbot, bundled):
     window.workspace.set_model(bundled("digits-vae"))
     latent = next(t for t in window.tabs if t.object_name == "latentTab")
