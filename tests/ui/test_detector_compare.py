@@ -59,7 +59,9 @@ def test_every_detector_runs_on_its_own_key_and_titles_its_panel(qtbot, view, wo
         shown = int((result.scores >= view.threshold).sum())
         assert f"· {shown} detection" in view.sides()[SIDES.index(side)].stats
         want = api.run("detect", model_id, image, score_threshold=RUN_THRESHOLD)
-        np.testing.assert_array_equal(result.boxes, want.boxes)
+        # the engine's worker and this thread may split a convolution over different thread counts
+        np.testing.assert_allclose(result.boxes, want.boxes, rtol=0, atol=1e-3)
+        np.testing.assert_array_equal(result.labels, want.labels)
     assert "3 of 3" in view.status.text()
     assert set(view.side_models) == set(DEFAULT_MODELS)
     assert view.current_result() is view.results["left"]
