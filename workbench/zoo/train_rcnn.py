@@ -32,8 +32,8 @@ Log = Callable[[str], None]
 CACHED_SCENES = 600
 TEST_SCENES = 100
 CHECK_SCENES = 16
-RECIPES = {"shapes-rcnn": {"steps": 1800, "batch_size": 2, "lr": 1e-3, "weight_decay": 1e-4},
-           "shapes-sppnet": {"steps": 2400, "batch_size": 4, "lr": 1e-3, "weight_decay": 1e-4}}
+RECIPES = {"shapes-rcnn": {"steps": 6000, "batch_size": 2, "lr": 1e-3, "weight_decay": 1e-4},
+           "shapes-sppnet": {"steps": 9600, "batch_size": 4, "lr": 1e-3, "weight_decay": 1e-4}}
 BUILD = {"shapes-rcnn": build_rcnn, "shapes-sppnet": build_sppnet}
 
 
