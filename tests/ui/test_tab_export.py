@@ -16,6 +16,12 @@ def window(make_window):
     return make_window()
 
 
+def shown_tab(window, object_name):
+    """Bring the central tab up and return its panel."""
+    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == object_name))
+    return window.panel(object_name)
+
+
 def show_image(qtbot, window, bundled):
     window.workspace.set_image(picture(40, 50), "p")
     heat = np.linspace(-1, 1, 40 * 50, dtype=np.float32).reshape(40, 50)
@@ -52,7 +58,7 @@ def show_ganlab(qtbot, window, bundled):
 
 def show_detectors(qtbot, window, bundled):
     panel = window.panel("detectorsTab")
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "detectorsTab"))
+    shown_tab(window, "detectorsTab")
     window.workspace.set_image(sample_image("scene-1"), "scene-1")
     qtbot.waitUntil(lambda: len(panel.results) == 2, timeout=TIMEOUT_MS)
 
@@ -63,8 +69,7 @@ def show_attention(qtbot, window, bundled):
     ws.set_registry(builtin_registry())
     ws.set_model(tiny_vit_handle())
     ws.set_image(picture(), "p")
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "attentionTab"))
-    panel = window.panel("attentionTab")
+    panel = shown_tab(window, "attentionTab")
     qtbot.waitUntil(lambda: panel.current_result() is not None, timeout=TIMEOUT_MS)
 
 
@@ -74,8 +79,7 @@ def show_detr(qtbot, window, bundled):
     ws.set_registry(builtin_registry())
     ws.set_model(load_model("zoo:shapes-detr?weights=none"))
     ws.set_image(sample_image("scene-3"), "sample:scene-3")
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "detrTab"))
-    panel = window.panel("detrTab")
+    panel = shown_tab(window, "detrTab")
     qtbot.waitUntil(lambda: panel.current_result() is not None, timeout=TIMEOUT_MS)
 
 
@@ -89,8 +93,7 @@ def show_caption(qtbot, window, bundled):
     ws.set_registry(builtin_registry())
     ws.set_model(bundled("shapes-captioner"))
     ws.set_image(sample_image("scene-1000001"), "scene-1000001")
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "captionTab"))
-    panel = window.panel("captionTab")
+    panel = shown_tab(window, "captionTab")
     qtbot.waitUntil(lambda: panel.current_result() is not None, timeout=TIMEOUT_MS)
 
 
@@ -101,8 +104,7 @@ def show_features(qtbot, window, bundled):
     ws = window.workspace
     ws.set_registry(builtin_registry())
     ws.set_model(bundled("shapes-cnn"))
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "featuresTab"))
-    panel = window.panel("featuresTab")
+    panel = shown_tab(window, "featuresTab")
     panel.controls.set_values("actmax", {"steps": 16})
     panel.run()
     qtbot.waitUntil(lambda: panel.current_result() is not None and not panel.running(), timeout=TIMEOUT_MS)
@@ -115,8 +117,7 @@ def show_projector(qtbot, window, bundled):
     ws = window.workspace
     ws.set_registry(builtin_registry())
     ws.set_model(bundled("digits-cnn"))
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "projectorTab"))
-    panel = window.panel("projectorTab")
+    panel = shown_tab(window, "projectorTab")
     panel.set_values({"count": 200, "projection": "pca"})
     panel.run()
     qtbot.waitUntil(lambda: panel.current_result() is not None and not panel.running(), timeout=TIMEOUT_MS)
@@ -128,8 +129,7 @@ SETUPS["projectorTab"] = show_projector
 def show_style(qtbot, window, bundled):
     window.workspace.set_registry(builtin_registry())
     window.workspace.set_image(sample_image("scene-1"), "scene-1")
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "styleTab"))
-    panel = window.panel("styleTab")
+    panel = shown_tab(window, "styleTab")
     panel.set_values({"size": 48, "steps": 10, "preview_every": 5})
     panel.run()
     qtbot.waitUntil(lambda: panel.current_result() is not None and not panel.running(), timeout=TIMEOUT_MS)
@@ -140,8 +140,7 @@ SETUPS["styleTab"] = show_style
 
 def show_superres(qtbot, window, bundled):
     window.workspace.set_image(sample_image("scene-1"), "scene-1")
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "superresTab"))
-    panel = window.panel("superresTab")
+    panel = shown_tab(window, "superresTab")
     qtbot.waitUntil(lambda: panel.current_result() is not None, timeout=TIMEOUT_MS)
 
 
@@ -154,8 +153,7 @@ def show_inpaint(qtbot, window, bundled):
     ws.set_registry(builtin_registry())
     ws.set_image(sample_image("digit-3"), "digit-3")
     ws.set_mask(centre_square(ws.image.shape))
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == "inpaintTab"))
-    panel = window.panel("inpaintTab")
+    panel = shown_tab(window, "inpaintTab")
     panel.set_values({"steps": 20, "restarts": 2, "preview_every": 10})
     panel.run()
     qtbot.waitUntil(lambda: len(panel.results) == 2 and not panel.running(), timeout=TIMEOUT_MS)
@@ -208,7 +206,7 @@ def test_export_as_script_redraws_the_tab_with_matplotlib(qtbot, window, bundled
     import subprocess
     import sys
     SETUPS[name](qtbot, window, bundled)
-    window.views.setCurrentWidget(next(t for t in window.tabs if t.object_name == name))
+    shown_tab(window, name)
     script = window.export_script(str(tmp_path / "fig.py"))
     assert script is not None, window.notice.text()
     assert (tmp_path / "fig.figure.npz").is_file()

@@ -159,7 +159,7 @@ class Canvas(QWidget):
         """Clear the overlays and add these, with one repaint and one layersChanged."""
         self.view.setUpdatesEnabled(False)
         try:
-            with self._labels_placed_once():
+            with self.labels_placed_once():
                 self._drop_overlays()
                 for layer in layers:
                     self._add(layer)
@@ -183,12 +183,23 @@ class Canvas(QWidget):
             if index is None or not 0 <= index < len(layer.boxes):
                 raise IndexError(f"box {index} out of range ({len(layer.boxes)} boxes in {layer.name!r})")
         previous, self._selected = self._selected, (None if layer_id is None else (layer_id, int(index)))
-        with self._labels_placed_once():
+        with self.labels_placed_once():
             for lid in {p[0] for p in (previous, self._selected) if p}:
                 self._render(self.layer(lid))
 
     def selected_box(self) -> tuple[int, int] | None:
         return self._selected
+
+    @contextmanager
+    def labels_placed_once(self):
+        """Place labels once after the block, not after each layer it renders or removes."""
+        held, self._labels_held = self._labels_held, True
+        try:
+            yield
+        finally:
+            self._labels_held = held
+        if not held:
+            self.place_labels()
 
     def place_labels(self, *_) -> None:
         """Place the box labels of all visible layers at the current zoom: the top layer first,
@@ -270,17 +281,6 @@ class Canvas(QWidget):
         had_labels = graphics.has_labels()
         graphics.render(layer, self._size(), z, sel)
         if had_labels or graphics.has_labels():
-            self.place_labels()
-
-    @contextmanager
-    def _labels_placed_once(self):
-        """Place labels once after the block, not after each layer it renders."""
-        held, self._labels_held = self._labels_held, True
-        try:
-            yield
-        finally:
-            self._labels_held = held
-        if not held:
             self.place_labels()
 
     def _restack(self) -> None:

@@ -30,6 +30,10 @@ class DetectionOverlay:
     def apply(self, built: ViewLayers) -> None:
         """Draw ``built``: in place when the same roles are on the canvas, by swapping our layers
         when the roles changed, and over every other overlay for a new result (nothing shown)."""
+        with self.canvas.labels_placed_once():
+            self._apply(built)
+
+    def _apply(self, built: ViewLayers) -> None:
         previous, ours = self.shown, self.on_canvas()
         self.shown = built
         if ours and previous.roles == built.roles:
